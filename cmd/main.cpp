@@ -1,0 +1,30 @@
+// jobctl: the command-line client of jobd. main() only wires the subcommands
+// (one file each) and turns failures into messages and exit statuses.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "command.hpp"
+#include "exit_code.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"jobctl: control jobd, the Unix job scheduler", "jobctl"};
+  app.require_subcommand(1);
+  jobctl::add_cron(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "jobctl: {}\nRun 'jobctl --help' for usage.\n", e.what());
+    return jobctl::kExitInvalid;
+  } catch (const jobctl::Failure& f) {
+    fmt::print(stderr, "jobctl: {}\n", f.error.message);
+    return jobctl::exit_code_for(f.error.code);
+  }
+  return jobctl::kExitOk;
+}
