@@ -100,7 +100,7 @@ std::string time_of_day(const Schedule& s) {
   }
 
   if (all_mins) {
-    if (!all_secs) parts.push_back("every minute");
+    if (zero_secs) parts.push_back("every minute");
   } else if (int n = step_from(mins, 0, 59)) {
     parts.push_back(fmt::format("every {} minutes", n));
   } else {
@@ -117,7 +117,9 @@ std::string time_of_day(const Schedule& s) {
       parts.push_back(fmt::format("during {} {}", plural("hour", hours.size()), list(hours, two_digits)));
     }
   }
-  return join(parts);
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
+  return out;
 }
 
 std::string day_of_month(const Schedule& s) {

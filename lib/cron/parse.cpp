@@ -327,8 +327,11 @@ Result<Schedule> parse_macro(std::string_view expression, const std::vector<std:
     return n;
   }();
   if (name == "@every") {
-    if (fields.size() != 2) return invalid(expression, "@every takes one duration, e.g. @every 90s");
-    auto period = time::parse_duration(fields[1]);
+    if (fields.size() < 2) return invalid(expression, "@every takes a duration, e.g. @every 90s");
+    // Everything after @every, so that "2 hours" is reported (and corrected) whole.
+    const auto begin = static_cast<size_t>(fields[1].data() - expression.data());
+    const auto end = static_cast<size_t>(fields.back().data() + fields.back().size() - expression.data());
+    auto period = time::parse_duration(expression.substr(begin, end - begin));
     if (!period) return invalid(expression, fmt::format("@every: {}", period.error().message));
     if (*period < std::chrono::seconds{1} || period->count() % 1'000'000 != 0)
       return invalid(expression, "@every: the period must be a whole number of seconds, at least 1s");
@@ -361,6 +364,13 @@ uint64_t h_hash(std::string_view seed, int field_index) {
   };
   for (char c : seed) mix(static_cast<unsigned char>(c));
   mix(static_cast<unsigned char>(field_index));
+  // FNV-1a's low bits barely change between "job-1" and "job-2"; the
+  // MurmurHash3 finalizer spreads every input bit over the whole word.
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
   return h;
 }
 

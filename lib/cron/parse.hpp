@@ -23,8 +23,9 @@ namespace job::cron {
 Result<Schedule> parse_cron(std::string_view expression, std::string_view seed = {});
 
 // The stable hash behind H: FNV-1a (64 bit) of the seed, then of the field's
-// index (0 = second .. 5 = day-of-week). Part of the dialect's contract: the
-// same seed picks the same minute in every version of jobd.
+// index (0 = second .. 5 = day-of-week), then MurmurHash3's fmix64. A value
+// is lo + hash % (hi - lo + 1). Part of the dialect's contract: the same seed
+// picks the same minute in every version of jobd.
 uint64_t h_hash(std::string_view seed, int field_index);
 
 }  // namespace job::cron
