@@ -2,6 +2,7 @@
 // return a schedule or an error, never crash or hang; a schedule that parses
 // must yield fire times that are in the future, in order, and match in
 // every zone the search walks.
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
