@@ -51,7 +51,7 @@ void run_next(const CronOptions& o) {
     t = *next;
   }
   if (o.json) {
-    nlohmann::json out = {{"expression", expr},
+    nlohmann::ordered_json out = {{"expression", expr},
                           {"zone", zone.name()},
                           {"from", job::time::format_rfc3339(from, zone)},
                           {"fires", fires}};
@@ -66,7 +66,7 @@ void run_explain(const CronOptions& o) {
   const auto schedule = must(job::cron::parse_cron(expr, o.seed));
   const std::string text = job::cron::describe(schedule);
   if (o.json)
-    fmt::print("{}\n", nlohmann::json{{"expression", expr}, {"description", text}}.dump());
+    fmt::print("{}\n", nlohmann::ordered_json{{"expression", expr}, {"description", text}}.dump());
   else
     fmt::print("{}\n", text);
 }

@@ -101,7 +101,8 @@ std::optional<time::Instant> next_every(const Schedule& s, time::Instant after, 
   const int64_t t = after.time_since_epoch().count();
   const int64_t k = std::max<int64_t>(1, time::floor_div(t - base, period) + 1);
   int64_t fire = 0;
-  if (__builtin_mul_overflow(k, period, &fire) || __builtin_add_overflow(fire, base, &fire))
+  if (__builtin_mul_overflow(k, period, &fire) || __builtin_add_overflow(fire, base, &fire) ||
+      fire >= time::kYear10000 * 1'000'000)
     return std::nullopt;
   return time::Instant{time::Duration{fire}};
 }

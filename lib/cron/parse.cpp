@@ -98,6 +98,9 @@ class FieldParser {
   }
 
   // A number, or a name in the month and day-of-week fields.
+  // The last value '*' and 'a/n' reach: 7 is Sunday again, so day-of-week stops at 6.
+  int last() const { return field_ == kDayOfWeek ? 6 : info_.max; }
+
   int value(std::string_view s, bool range_end = false) const {
     if (s.empty()) fail("missing value");
     if (std::isdigit(static_cast<unsigned char>(s[0]))) {
@@ -157,7 +160,7 @@ class FieldParser {
     if (base == "*" || base == "?") {
       if (base == "?" && field_ != kDayOfMonth && field_ != kDayOfWeek)
         fail("'?' is only allowed in day-of-month and day-of-week");
-      add_range(info_.min, field_ == kDayOfWeek ? 6 : info_.max, by);
+      add_range(info_.min, last(), by);
       return;
     }
     if (base.starts_with('H') || base.starts_with('h')) return parse_h(e, base, has_step, by);
@@ -167,16 +170,20 @@ class FieldParser {
     if (dash == std::string_view::npos) {
       const int v = value(base);
       // "a/n" means a through the field's maximum, every n.
-      add_range(v, has_step ? info_.max : v, by);
+      add_range(v, has_step ? last() : v, by);
       return;
     }
     const std::string_view lo_text = base.substr(0, dash), hi_text = base.substr(dash + 1);
     if (lo_text.empty()) fail(fmt::format("\"{}\" is not a number", base));
-    const int lo = value(lo_text), hi = value(hi_text, true);
-    if (lo > hi)
-      fail(fmt::format("range {} is descending (ranges must ascend; write a list such as "
-                       "{}-{},{}-{} instead)",
-                       base, lo_text, info_.max, info_.min, hi_text));
+    // SUN closing a range is 7 (SAT-SUN), unless the range starts on Sunday.
+    const int lo = value(lo_text), hi = value(hi_text, lo > 0);
+    if (lo > hi) {
+      // The wrap-around the user probably meant, as a list: 22-2 -> 22-23,0-2.
+      const std::string to_end = lo >= last() ? std::string(lo_text) : fmt::format("{}-{}", lo_text, last());
+      const std::string from_start = hi == info_.min ? std::string(hi_text) : fmt::format("{}-{}", info_.min, hi_text);
+      fail(fmt::format("range {} is descending (ranges must ascend; write a list such as {},{} instead)", base,
+                       to_end, from_start));
+    }
     add_range(lo, hi, by);
   }
 
@@ -193,7 +200,7 @@ class FieldParser {
       if (dash == std::string_view::npos)
         fail(fmt::format("\"{}\": H(...) needs a range a-b, e.g. H(0-29)", e));
       lo = value(inner.substr(0, dash));
-      hi = value(inner.substr(dash + 1), true);
+      hi = value(inner.substr(dash + 1), lo > 0);
       if (lo > hi) fail(fmt::format("range {} in \"{}\" is descending", inner, e));
     }
     const uint64_t hash = h_hash(seed_, field_);

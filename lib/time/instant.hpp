@@ -12,6 +12,10 @@ namespace job::time {
 using Duration = std::chrono::microseconds;
 using Instant = std::chrono::sys_time<Duration>;
 
+// The end of time as jobd shows it: RFC 3339 has four-digit years, so no
+// schedule fires at or after 10000-01-01T00:00:00Z.
+inline constexpr int64_t kYear10000 = 253'402'300'800;
+
 inline constexpr Instant from_unix_seconds(int64_t s) {
   return Instant{std::chrono::seconds{s}};
 }

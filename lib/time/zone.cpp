@@ -25,7 +25,7 @@ namespace {
 constexpr std::string_view kZoneDir = "/usr/share/zoneinfo";
 // date/tz marks the last listed span as lasting forever; anything ending
 // after year 9999 is that open end.
-constexpr int64_t kOpenEnd = 253402300800;  // 10000-01-01T00:00:00Z
+constexpr int64_t kOpenEnd = kYear10000;
 
 // The footer of a TZif file: the POSIX TZ string between its last two newlines.
 std::optional<PosixTz> read_footer_rule(const std::string& zone_name) {
@@ -91,8 +91,9 @@ Result<Zone> find_zone(std::string_view name) {
 }
 
 Result<Zone> local_zone() {
-  if (const char* tz = std::getenv("TZ"); tz && *tz) {
+  if (const char* tz = std::getenv("TZ")) {
     std::string_view name = tz;
+    if (name.empty()) return Zone();  // as libc reads TZ="": UTC
     if (name.front() == ':') name.remove_prefix(1);
     if (name.starts_with(kZoneDir) && name.size() > kZoneDir.size() + 1)
       name.remove_prefix(kZoneDir.size() + 1);

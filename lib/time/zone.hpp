@@ -37,8 +37,8 @@ class Zone {
 // Errc::unknown_zone error naming the zone.
 Result<Zone> find_zone(std::string_view name);
 
-// The zone of this process: $TZ if set (a zone name, optionally after ':'),
-// else /etc/localtime, else UTC.
+// The zone of this process: $TZ if set (a zone name, optionally after ':';
+// empty means UTC, as in libc), else /etc/localtime, else UTC.
 Result<Zone> local_zone();
 
 }  // namespace job::time

@@ -46,12 +46,12 @@ const Case kCases[] = {
     // Ranges must ascend.
     {"30-10 * * * *", "minute: range 30-10 is descending (ranges must ascend; write a list such as 30-59,0-10 instead)"},
     {"* 20-5 * * *", "hour: range 20-5 is descending (ranges must ascend; write a list such as 20-23,0-5 instead)"},
-    {"* * 31-1 * *", "day-of-month: range 31-1 is descending (ranges must ascend; write a list such as 31-31,1-1 instead)"},
-    {"* * * DEC-JAN *", "month: range DEC-JAN is descending (ranges must ascend; write a list such as DEC-12,1-JAN instead)"},
-    {"* * * 12-1 *", "month: range 12-1 is descending (ranges must ascend; write a list such as 12-12,1-1 instead)"},
-    {"* * * * FRI-MON", "day-of-week: range FRI-MON is descending (ranges must ascend; write a list such as FRI-7,0-MON instead)"},
-    {"* * * * 6-1", "day-of-week: range 6-1 is descending (ranges must ascend; write a list such as 6-7,0-1 instead)"},
-    {"* * * * 7-1", "day-of-week: range 7-1 is descending (ranges must ascend; write a list such as 7-7,0-1 instead)"},
+    {"* * 31-1 * *", "day-of-month: range 31-1 is descending (ranges must ascend; write a list such as 31,1 instead)"},
+    {"* * * DEC-JAN *", "month: range DEC-JAN is descending (ranges must ascend; write a list such as DEC,JAN instead)"},
+    {"* * * 12-1 *", "month: range 12-1 is descending (ranges must ascend; write a list such as 12,1 instead)"},
+    {"* * * * FRI-MON", "day-of-week: range FRI-MON is descending (ranges must ascend; write a list such as FRI-6,0-MON instead)"},
+    {"* * * * 6-1", "day-of-week: range 6-1 is descending (ranges must ascend; write a list such as 6,0-1 instead)"},
+    {"* * * * 7-1", "day-of-week: range 7-1 is descending (ranges must ascend; write a list such as 7,0-1 instead)"},
     {"50-40/2 * * * *", "minute: range 50-40 is descending (ranges must ascend; write a list such as 50-59,0-40 instead)"},
     // Steps.
     {"*/0 * * * *", "minute: step 0 must be at least 1"},

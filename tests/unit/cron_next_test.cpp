@@ -179,6 +179,10 @@ TEST_CASE("@every is aligned to the anchor, taken to the whole second") {
         Strings{"2026-03-08T03:30:00-04:00", "2026-03-08T04:30:00-04:00"});
 }
 
+TEST_CASE("@every stops before the year 10000 too") {
+  CHECK(fires("@every 1s", "9999-12-31T23:59:58Z", 3) == Strings{"9999-12-31T23:59:59+00:00"});
+}
+
 TEST_CASE("@reboot never fires at a time") {
   CHECK_FALSE(job::cron::next_fire_after(test::parse("@reboot"), test::at("2026-01-01T00:00:00Z")));
 }

@@ -51,6 +51,11 @@ TEST_CASE("names in any case; 7 folds to Sunday") {
   CHECK(parse("* * * * SAT-SUN").weekdays == bits({0, 6}));
   CHECK(parse("* * * * SUN-SAT").weekdays == 0x7F);
   CHECK(parse("* * * * 0-7").weekdays == 0x7F);
+  CHECK(parse("* * * * SUN-SUN").weekdays == bits({0}));
+  CHECK(parse("* * * * 0-SUN").weekdays == bits({0}));
+  // a/n stops at Saturday, as '*' does: 7 would be Sunday again.
+  CHECK(parse("* * * * 1/2").weekdays == bits({1, 3, 5}));
+  CHECK(parse("* * * * */2").weekdays == bits({0, 2, 4, 6}));
 }
 
 TEST_CASE("a day field is restricted unless its text starts with '*' or '?'") {

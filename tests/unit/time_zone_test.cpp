@@ -43,6 +43,8 @@ TEST_CASE("the local zone comes from $TZ, else /etc/localtime") {
   auto bad = job::time::local_zone();
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().message.starts_with("$TZ: unknown time zone \"Bogus/Zone\""));
+  setenv("TZ", "", 1);
+  CHECK(job::time::local_zone()->is_utc());
   unsetenv("TZ");
   CHECK(job::time::local_zone().ok());
   if (saved) setenv("TZ", old.c_str(), 1);
