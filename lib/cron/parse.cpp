@@ -92,26 +92,26 @@ class FieldParser {
   Schedule& out_;
   uint64_t bits_ = 0;
 
-  [[noreturn]] void out_of_range(std::string_view what, int value) const {
-    fail(fmt::format("{} is out of range {}-{}", what.empty() ? std::to_string(value) : std::string(what),
-                     info_.min, info_.max));
+  [[noreturn]] void out_of_range(std::string_view number) const {
+    fail(fmt::format("{} is out of range {}-{}", number, info_.min, info_.max));
   }
 
-  // A number, or a name in the month and day-of-week fields.
   // The last value '*' and 'a/n' reach: 7 is Sunday again, so day-of-week stops at 6.
   int last() const { return field_ == kDayOfWeek ? 6 : info_.max; }
 
-  int value(std::string_view s, bool range_end = false) const {
+  // A number, or a name in the month and day-of-week fields. SUN is 7 when
+  // sun_is_seven (it closes a range such as SAT-SUN), else 0.
+  int value(std::string_view s, bool sun_is_seven = false) const {
     if (s.empty()) fail("missing value");
     if (std::isdigit(static_cast<unsigned char>(s[0]))) {
       int n = 0;
       for (char c : s) {
         if (!std::isdigit(static_cast<unsigned char>(c)))
           fail(fmt::format("\"{}\" is not a number", s));
-        if (n > 1000) out_of_range(s, n);
+        if (n > 1000) out_of_range(s);
         n = n * 10 + (c - '0');
       }
-      if (n < info_.min || n > info_.max) out_of_range(s, n);
+      if (n < info_.min || n > info_.max) out_of_range(s);
       return n;
     }
     const std::string name = upper(s);
@@ -122,8 +122,7 @@ class FieldParser {
     }
     if (field_ == kDayOfWeek) {
       for (size_t i = 0; i < kDayNames.size(); ++i)
-        // SUN closing a range is 7, so that SAT-SUN ascends.
-        if (kDayNames[i] == name) return i == 0 && range_end ? 7 : static_cast<int>(i);
+        if (kDayNames[i] == name) return i == 0 && sun_is_seven ? 7 : static_cast<int>(i);
       fail(fmt::format("unknown day name \"{}\" (expected SUN-SAT)", s));
     }
     fail(fmt::format("\"{}\" is not a number", s));
@@ -190,8 +189,7 @@ class FieldParser {
   // H, H/n, H(a-b), H(a-b)/n.
   void parse_h(std::string_view e, std::string_view base, bool has_step, int by) {
     int lo = has_step ? info_.min : info_.h_min;
-    int hi = has_step ? info_.max : info_.h_max;
-    if (field_ == kDayOfWeek) hi = 6;
+    int hi = has_step ? last() : info_.h_max;
     if (base.size() > 1) {
       if (base[1] != '(' || base.back() != ')')
         fail(fmt::format("\"{}\": H takes an optional range in parentheses, e.g. H(0-29)", e));
