@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <optional>
@@ -168,8 +169,8 @@ class FieldParser {
     const size_t dash = base.find('-');
     if (dash == std::string_view::npos) {
       const int v = value(base);
-      // "a/n" means a through the field's maximum, every n.
-      add_range(v, has_step ? last() : v, by);
+      // "a/n" means a through the field's end, every n ("7/n" is Sunday alone).
+      add_range(v, has_step ? std::max(v, last()) : v, by);
       return;
     }
     const std::string_view lo_text = base.substr(0, dash), hi_text = base.substr(dash + 1);
@@ -215,11 +216,15 @@ class FieldParser {
   // the element is none of these.
   bool parse_extension(std::string_view base, bool has_step) {
     const std::string u = upper(base);
-    const bool digit_first = std::isdigit(static_cast<unsigned char>(u[0])) != 0;
-    const bool is_dom_ext = u == "L" || u == "LW" || u.starts_with("L-") ||
-                            (digit_first && u.size() > 1 && u.back() == 'W');
-    const bool is_dow_ext = u.find('#') != std::string::npos ||
-                            (u.size() > 1 && u.back() == 'L' && (digit_first || u.size() == 4));
+    // "15W", "5L": digits, then the letter. "FRIL": a three-letter name, then L.
+    const auto digits_then = [&u](char letter) {
+      return u.size() > 1 && u.back() == letter &&
+             std::all_of(u.begin(), u.end() - 1, [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+    };
+    const bool name_then_l = u.size() == 4 && u.back() == 'L' &&
+                             std::all_of(u.begin(), u.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
+    const bool is_dom_ext = u == "L" || u == "LW" || u.starts_with("L-") || digits_then('W');
+    const bool is_dow_ext = u.find('#') != std::string::npos || digits_then('L') || name_then_l;
     if (field_ == kDayOfMonth && is_dom_ext) {
       if (has_step) fail(fmt::format("\"{}\" cannot take a step", base));
       parse_dom_extension(base, u);

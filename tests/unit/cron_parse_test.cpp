@@ -41,10 +41,15 @@ TEST_CASE("ranges, steps and lists") {
   CHECK(parse("* * */10 * *").days == bits({1, 11, 21, 31}));
   CHECK(parse("* * * */4 *").months == bits({1, 5, 9}));
   CHECK(parse("* * * * */2").weekdays == bits({0, 2, 4, 6}));
+  CHECK(parse("* * * * 7/3").weekdays == bits({0}));
+  CHECK(parse("* * * * 7/3,1").weekdays == bits({0, 1}));
 }
 
 TEST_CASE("names in any case; 7 folds to Sunday") {
   CHECK(parse("* * * jan-Mar *").months == bits({1, 2, 3}));
+  // JUL ends in L, yet "6-JUL" is a range of months, not the nL extension.
+  CHECK(parse("* * * 6-JUL *").months == bits({6, 7}));
+  CHECK(parse("* * * 7-Jul/1 *").months == bits({7}));
   CHECK(parse("* * * * sun,Wed,FRI").weekdays == bits({0, 3, 5}));
   CHECK(parse("* * * * 7").weekdays == bits({0}));
   CHECK(parse("* * * * 5-7").weekdays == bits({0, 5, 6}));
@@ -56,6 +61,8 @@ TEST_CASE("names in any case; 7 folds to Sunday") {
   // a/n stops at Saturday, as '*' does: 7 would be Sunday again.
   CHECK(parse("* * * * 1/2").weekdays == bits({1, 3, 5}));
   CHECK(parse("* * * * */2").weekdays == bits({0, 2, 4, 6}));
+  CHECK(parse("* * * * 7/3").weekdays == bits({0}));
+  CHECK(parse("* * * * 7/3,1").weekdays == bits({0, 1}));
 }
 
 TEST_CASE("a day field is restricted unless its text starts with '*' or '?'") {
