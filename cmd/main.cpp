@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <string>
 
 #include "command.hpp"
 #include "exit_code.hpp"
@@ -20,7 +21,12 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "jobctl: {}\nRun 'jobctl --help' for usage.\n", e.what());
+    // CLI11 reports "jobctl frobnicate" as a missing subcommand; name the word instead.
+    const auto rest = app.remaining(true);
+    const std::string what = dynamic_cast<const CLI::RequiredError*>(&e) && !rest.empty()
+                                 ? fmt::format("unknown command \"{}\"", rest.front())
+                                 : e.what();
+    fmt::print(stderr, "jobctl: {} (see jobctl --help)\n", what);
     return jobctl::kExitInvalid;
   } catch (const jobctl::Failure& f) {
     fmt::print(stderr, "jobctl: {}\n", f.error.message);
