@@ -52,9 +52,9 @@ void run_next(const CronOptions& o) {
   }
   if (o.json) {
     nlohmann::ordered_json out = {{"expression", expr},
-                          {"zone", zone.name()},
-                          {"from", job::time::format_rfc3339(from, zone)},
-                          {"fires", fires}};
+                                  {"zone", zone.name()},
+                                  {"from", job::time::format_rfc3339(from, zone)},
+                                  {"fires", fires}};
     fmt::print("{}\n", out.dump());
   } else {
     for (const auto& f : fires) fmt::print("{}\n", f);

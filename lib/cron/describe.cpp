@@ -12,9 +12,9 @@ namespace job::cron {
 namespace {
 
 constexpr std::array<std::string_view, 13> kMonths = {
-    "", "January", "February", "March", "April", "May", "June", "July",
-    "August", "September", "October", "November", "December"};
-constexpr std::array<std::string_view, 7> kDays = {"Sunday", "Monday", "Tuesday", "Wednesday",
+    "",     "January", "February",  "March",   "April",    "May",     "June",
+    "July", "August",  "September", "October", "November", "December"};
+constexpr std::array<std::string_view, 7> kDays = {"Sunday",   "Monday", "Tuesday", "Wednesday",
                                                    "Thursday", "Friday", "Saturday"};
 constexpr std::array<std::string_view, 5> kOrdinals = {"first", "second", "third", "fourth", "fifth"};
 
@@ -75,8 +75,7 @@ std::string plural(std::string_view word, size_t n) {
 }
 
 std::string time_of_day(const Schedule& s) {
-  const auto secs = values(s.seconds, 0, 59), mins = values(s.minutes, 0, 59),
-             hours = values(s.hours, 0, 23);
+  const auto secs = values(s.seconds, 0, 59), mins = values(s.minutes, 0, 59), hours = values(s.hours, 0, 23);
   const bool all_secs = s.seconds == all_bits(0, 59), all_mins = s.minutes == all_bits(0, 59),
              all_hours = s.hours == all_bits(0, 23);
   const bool zero_secs = secs.size() == 1 && secs[0] == 0;
@@ -132,8 +131,9 @@ std::string day_of_month(const Schedule& s) {
       parts.push_back(fmt::format("on {} {} of the month", plural("day", days.size()), list(days, number)));
   }
   for (int n : values(s.days_before_last, 0, 30))
-    parts.push_back(n == 0 ? std::string("on the last day of the month")
-                           : fmt::format("{} {} before the last day of the month", n, plural("day", size_t(n))));
+    parts.push_back(n == 0
+                        ? std::string("on the last day of the month")
+                        : fmt::format("{} {} before the last day of the month", n, plural("day", size_t(n))));
   for (int d : values(s.nearest_weekday, 1, 31))
     parts.push_back(fmt::format("on the weekday nearest day {} of the month", d));
   if (s.last_weekday_of_month) parts.push_back("on the last weekday of the month");
@@ -163,7 +163,7 @@ std::string months(const Schedule& s) {
   if (int n = step_from(m, 1, 12)) return fmt::format("every {} months starting in January", n);
   const auto name = [](int v) { return std::string(kMonths[static_cast<size_t>(v)]); };
   return m.size() >= 3 && m.back() - m.front() + 1 == static_cast<int>(m.size()) ? list(m, name)
-                                                                                  : "in " + list(m, name);
+                                                                                 : "in " + list(m, name);
 }
 
 }  // namespace

@@ -38,7 +38,7 @@ inline uint32_t weekday_days(uint8_t weekdays, int first_weekday) {
 // The weekday (Monday-Friday) nearest to day d without leaving the month.
 inline int nearest_weekday(int d, int days, int first_weekday) {
   const int wd = (first_weekday + d - 1) % 7;
-  if (wd == 6) return d == 1 ? 3 : d - 1;       // Saturday: Friday, or Monday the 3rd
+  if (wd == 6) return d == 1 ? 3 : d - 1;         // Saturday: Friday, or Monday the 3rd
   if (wd == 0) return d == days ? d - 2 : d + 1;  // Sunday: Monday, or Friday before the end
   return d;
 }
@@ -141,17 +141,14 @@ uint32_t matching_days(const Schedule& s, int dim, int first_weekday) {
   for_each_bit(s.days_before_last, [&](int n) {
     if (dim - n >= 1) dom |= uint32_t{1} << (dim - n);
   });
-  for_each_bit(s.nearest_weekday & valid, [&](int d) {
-    dom |= uint32_t{1} << nearest_weekday(d, dim, first_weekday);
-  });
+  for_each_bit(s.nearest_weekday & valid,
+               [&](int d) { dom |= uint32_t{1} << nearest_weekday(d, dim, first_weekday); });
   const int last_weekday = (first_weekday + dim - 1) % 7;
   if (s.last_weekday_of_month)
     dom |= uint32_t{1} << (dim - (last_weekday == 6 ? 1 : last_weekday == 0 ? 2 : 0));
 
   uint32_t dow = weekday_days(s.weekdays, first_weekday);
-  for_each_bit(s.last_weekdays, [&](int w) {
-    dow |= uint32_t{1} << (dim - (last_weekday - w + 7) % 7);
-  });
+  for_each_bit(s.last_weekdays, [&](int w) { dow |= uint32_t{1} << (dim - (last_weekday - w + 7) % 7); });
   for_each_bit(s.nth_weekdays, [&](int bit) {
     const int w = bit % 7, k = bit / 7;
     const int d = 1 + (w - first_weekday + 7) % 7 + 7 * k;
@@ -176,8 +173,8 @@ bool can_ever_fire(const Schedule& s) {
   return false;
 }
 
-std::optional<time::Instant> next_fire_after(const Schedule& s, time::Instant after,
-                                             const time::Zone& zone, time::Instant anchor) {
+std::optional<time::Instant> next_fire_after(const Schedule& s, time::Instant after, const time::Zone& zone,
+                                             time::Instant anchor) {
   switch (s.kind) {
     case Schedule::Kind::reboot:
       return std::nullopt;

@@ -25,8 +25,7 @@ namespace job::cron {
 // schedules: they fire at anchor + k * period, k >= 1, with anchor taken to
 // the whole second.
 std::optional<time::Instant> next_fire_after(const Schedule& s, time::Instant after,
-                                             const time::Zone& zone = {},
-                                             time::Instant anchor = {});
+                                             const time::Zone& zone = {}, time::Instant anchor = {});
 
 // Whether the day fields can ever match in the allowed months: false for
 // "0 0 30 2 *". parse_cron refuses schedules that cannot fire.

@@ -33,10 +33,9 @@ constexpr std::array<FieldInfo, 6> kFields = {{
     {"day-of-week", 0, 7, 0, 6},
 }};
 
-constexpr std::array<std::string_view, 12> kMonthNames = {
-    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"};
-constexpr std::array<std::string_view, 7> kDayNames = {"SUN", "MON", "TUE", "WED",
-                                                       "THU", "FRI", "SAT"};
+constexpr std::array<std::string_view, 12> kMonthNames = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN",
+                                                          "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"};
+constexpr std::array<std::string_view, 7> kDayNames = {"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"};
 
 struct Macro {
   std::string_view name, expansion;
@@ -107,8 +106,7 @@ class FieldParser {
     if (std::isdigit(static_cast<unsigned char>(s[0]))) {
       int n = 0;
       for (char c : s) {
-        if (!std::isdigit(static_cast<unsigned char>(c)))
-          fail(fmt::format("\"{}\" is not a number", s));
+        if (!std::isdigit(static_cast<unsigned char>(c))) fail(fmt::format("\"{}\" is not a number", s));
         if (n > 1000) out_of_range(s);
         n = n * 10 + (c - '0');
       }
@@ -133,8 +131,7 @@ class FieldParser {
     if (s.empty()) fail("missing step after '/'");
     int n = 0;
     for (char c : s) {
-      if (!std::isdigit(static_cast<unsigned char>(c)))
-        fail(fmt::format("step \"{}\" is not a number", s));
+      if (!std::isdigit(static_cast<unsigned char>(c))) fail(fmt::format("step \"{}\" is not a number", s));
       if (n > 1000) fail(fmt::format("step {} is too large (at most {})", s, info_.max));
       n = n * 10 + (c - '0');
     }
@@ -180,9 +177,10 @@ class FieldParser {
     if (lo > hi) {
       // The wrap-around the user probably meant, as a list: 22-2 -> 22-23,0-2.
       const std::string to_end = lo >= last() ? std::string(lo_text) : fmt::format("{}-{}", lo_text, last());
-      const std::string from_start = hi == info_.min ? std::string(hi_text) : fmt::format("{}-{}", info_.min, hi_text);
-      fail(fmt::format("range {} is descending (ranges must ascend; write a list such as {},{} instead)", base,
-                       to_end, from_start));
+      const std::string from_start =
+          hi == info_.min ? std::string(hi_text) : fmt::format("{}-{}", info_.min, hi_text);
+      fail(fmt::format("range {} is descending (ranges must ascend; write a list such as {},{} instead)",
+                       base, to_end, from_start));
     }
     add_range(lo, hi, by);
   }
@@ -218,11 +216,13 @@ class FieldParser {
     const std::string u = upper(base);
     // "15W", "5L": digits, then the letter. "FRIL": a three-letter name, then L.
     const auto digits_then = [&u](char letter) {
-      return u.size() > 1 && u.back() == letter &&
-             std::all_of(u.begin(), u.end() - 1, [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+      return u.size() > 1 && u.back() == letter && std::all_of(u.begin(), u.end() - 1, [](char c) {
+               return std::isdigit(static_cast<unsigned char>(c));
+             });
     };
-    const bool name_then_l = u.size() == 4 && u.back() == 'L' &&
-                             std::all_of(u.begin(), u.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
+    const bool name_then_l = u.size() == 4 && u.back() == 'L' && std::all_of(u.begin(), u.end(), [](char c) {
+                               return std::isalpha(static_cast<unsigned char>(c));
+                             });
     const bool is_dom_ext = u == "L" || u == "LW" || u.starts_with("L-") || digits_then('W');
     const bool is_dow_ext = u.find('#') != std::string::npos || digits_then('L') || name_then_l;
     if (field_ == kDayOfMonth && is_dom_ext) {
@@ -316,16 +316,30 @@ Result<Schedule> parse_fields(std::string_view expression, const std::vector<std
     }
     const bool star = fields[i].starts_with('*') || fields[i].starts_with('?');
     switch (field) {
-      case kSecond: s.seconds = bits; break;
-      case kMinute: s.minutes = bits; break;
-      case kHour: s.hours = static_cast<uint32_t>(bits); s.hour_star = star; break;
-      case kDayOfMonth: s.days = static_cast<uint32_t>(bits); s.dom_star = star; break;
-      case kMonth: s.months = static_cast<uint16_t>(bits); break;
-      case kDayOfWeek: s.weekdays = static_cast<uint8_t>(bits); s.dow_star = star; break;
+      case kSecond:
+        s.seconds = bits;
+        break;
+      case kMinute:
+        s.minutes = bits;
+        break;
+      case kHour:
+        s.hours = static_cast<uint32_t>(bits);
+        s.hour_star = star;
+        break;
+      case kDayOfMonth:
+        s.days = static_cast<uint32_t>(bits);
+        s.dom_star = star;
+        break;
+      case kMonth:
+        s.months = static_cast<uint16_t>(bits);
+        break;
+      case kDayOfWeek:
+        s.weekdays = static_cast<uint8_t>(bits);
+        s.dow_star = star;
+        break;
     }
   }
-  if (!can_ever_fire(s))
-    return invalid(expression, "never fires (no allowed month has a day that matches)");
+  if (!can_ever_fire(s)) return invalid(expression, "never fires (no allowed month has a day that matches)");
   return s;
 }
 

@@ -19,9 +19,7 @@ struct CivilTime {
   friend bool operator==(const CivilTime&, const CivilTime&) = default;
 };
 
-inline constexpr bool is_leap_year(int64_t y) {
-  return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-}
+inline constexpr bool is_leap_year(int64_t y) { return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0); }
 
 inline constexpr int days_in_month(int64_t y, int m) {
   constexpr int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -67,15 +65,18 @@ inline constexpr int64_t floor_div(int64_t a, int64_t b) {
 
 // Seconds since 1970-01-01T00:00:00 of a wall-clock reading (no zone).
 inline constexpr int64_t seconds_from_civil(const CivilTime& c) {
-  return days_from_civil(c.year, c.month, c.day) * 86400 + c.hour * 3600 + c.minute * 60 +
-         c.second;
+  return days_from_civil(c.year, c.month, c.day) * 86400 + c.hour * 3600 + c.minute * 60 + c.second;
 }
 
 inline constexpr CivilTime civil_from_seconds(int64_t s) {
   const int64_t days = floor_div(s, 86400);
   const int64_t sod = s - days * 86400;
   const CivilDate d = civil_from_days(days);
-  return {d.year, d.month, d.day, static_cast<int>(sod / 3600), static_cast<int>(sod / 60 % 60),
+  return {d.year,
+          d.month,
+          d.day,
+          static_cast<int>(sod / 3600),
+          static_cast<int>(sod / 60 % 60),
           static_cast<int>(sod % 60)};
 }
 

@@ -39,9 +39,18 @@ std::optional<int64_t> loose_unit_micros(std::string_view word) {
   for (char c : word) w += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (w.size() > 1 && w.back() == 's' && w != "us" && w != "ms") w.pop_back();
   static constexpr std::array<std::pair<std::string_view, std::string_view>, 12> kWords = {{
-      {"microsecond", "us"}, {"usec", "us"}, {"millisecond", "ms"}, {"msec", "ms"},
-      {"second", "s"},       {"sec", "s"},   {"minute", "m"},       {"min", "m"},
-      {"hour", "h"},         {"hr", "h"},    {"day", "d"},          {"week", "w"},
+      {"microsecond", "us"},
+      {"usec", "us"},
+      {"millisecond", "ms"},
+      {"msec", "ms"},
+      {"second", "s"},
+      {"sec", "s"},
+      {"minute", "m"},
+      {"min", "m"},
+      {"hour", "h"},
+      {"hr", "h"},
+      {"day", "d"},
+      {"week", "w"},
   }};
   if (auto m = unit_micros(w)) return m;
   for (auto [name, symbol] : kWords)

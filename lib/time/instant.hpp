@@ -16,9 +16,7 @@ using Instant = std::chrono::sys_time<Duration>;
 // schedule fires at or after 10000-01-01T00:00:00Z.
 inline constexpr int64_t kYear10000 = 253'402'300'800;
 
-inline constexpr Instant from_unix_seconds(int64_t s) {
-  return Instant{std::chrono::seconds{s}};
-}
+inline constexpr Instant from_unix_seconds(int64_t s) { return Instant{std::chrono::seconds{s}}; }
 
 // Whole seconds since the epoch, rounded toward the past (also for negatives).
 inline constexpr int64_t unix_seconds_floor(Instant t) {

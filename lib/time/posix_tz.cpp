@@ -43,8 +43,10 @@ struct Reader {
   // [+-]hh[:mm[:ss]] with hours up to max_hours.
   std::optional<int32_t> hms(int max_hours) {
     int sign = 1;
-    if (eat('-')) sign = -1;
-    else eat('+');
+    if (eat('-'))
+      sign = -1;
+    else
+      eat('+');
     auto h = number(3);
     if (!h || *h > max_hours) return std::nullopt;
     int32_t total = *h * 3600;
@@ -162,8 +164,7 @@ OffsetSpan posix_span_at(const PosixTz& rule, int64_t utc_seconds) {
   size_t n = 0;
   for (int64_t y = year - 1; y <= year + 1; ++y) {
     // DST starts at a local standard time and ends at a local daylight time.
-    ts[n++] = {rule_day(rule.start, y) * 86400 + rule.start_time - rule.std_offset,
-               rule.dst_offset};
+    ts[n++] = {rule_day(rule.start, y) * 86400 + rule.start_time - rule.std_offset, rule.dst_offset};
     ts[n++] = {rule_day(rule.end, y) * 86400 + rule.end_time - rule.dst_offset, rule.std_offset};
   }
   std::sort(ts.begin(), ts.end(), [](const Transition& a, const Transition& b) { return a.at < b.at; });

@@ -10,10 +10,9 @@ namespace job::time {
 namespace {
 
 Error bad_time(std::string_view text, std::string_view why) {
-  return Error{Errc::invalid_time,
-               fmt::format("invalid time \"{}\": {} (expected RFC 3339, e.g. "
-                           "2026-03-08T01:30:00Z or 2026-03-08T01:30:00-05:00)",
-                           text, why)};
+  return Error{Errc::invalid_time, fmt::format("invalid time \"{}\": {} (expected RFC 3339, e.g. "
+                                               "2026-03-08T01:30:00Z or 2026-03-08T01:30:00-05:00)",
+                                               text, why)};
 }
 
 // Reads exactly n digits at pos.
@@ -31,14 +30,13 @@ bool digits(std::string_view s, size_t pos, size_t n, int& out) {
 
 Result<Instant> parse_rfc3339(std::string_view s) {
   int y, mo, d, h, mi, sec;
-  if (!digits(s, 0, 4, y) || s.size() < 5 || s[4] != '-' || !digits(s, 5, 2, mo) ||
-      s.size() < 8 || s[7] != '-' || !digits(s, 8, 2, d))
+  if (!digits(s, 0, 4, y) || s.size() < 5 || s[4] != '-' || !digits(s, 5, 2, mo) || s.size() < 8 ||
+      s[7] != '-' || !digits(s, 8, 2, d))
     return bad_time(s, "the date must be YYYY-MM-DD");
   if (s.size() == 10) return bad_time(s, "a time of day and an offset are missing");
-  if (s[10] != 'T' && s[10] != 't' && s[10] != ' ')
-    return bad_time(s, "expected 'T' between date and time");
-  if (!digits(s, 11, 2, h) || s.size() < 14 || s[13] != ':' || !digits(s, 14, 2, mi) ||
-      s.size() < 17 || s[16] != ':' || !digits(s, 17, 2, sec))
+  if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return bad_time(s, "expected 'T' between date and time");
+  if (!digits(s, 11, 2, h) || s.size() < 14 || s[13] != ':' || !digits(s, 14, 2, mi) || s.size() < 17 ||
+      s[16] != ':' || !digits(s, 17, 2, sec))
     return bad_time(s, "the time of day must be HH:MM:SS");
   if (mo < 1 || mo > 12) return bad_time(s, fmt::format("month {} is out of range 1-12", mo));
   if (d < 1 || d > days_in_month(y, mo))
@@ -84,8 +82,8 @@ std::string format_rfc3339(Instant t, const Zone& zone) {
   const int64_t micros = (t - from_unix_seconds(utc)).count();
   const int32_t offset = zone.span_at(utc).offset;
   const CivilTime c = civil_from_seconds(utc + offset);
-  std::string out = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", c.year, c.month, c.day,
-                                c.hour, c.minute, c.second);
+  std::string out =
+      fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", c.year, c.month, c.day, c.hour, c.minute, c.second);
   if (micros != 0) {
     std::string frac = fmt::format("{:06}", micros);
     frac.erase(frac.find_last_not_of('0') + 1);

@@ -77,10 +77,9 @@ Result<Zone> find_zone(std::string_view name) {
   try {
     tz = date::locate_zone(name);
   } catch (const std::exception&) {
-    return Error{Errc::unknown_zone,
-                 fmt::format("unknown time zone \"{}\" (expected an IANA name such as "
-                             "\"Europe/Paris\" or \"UTC\"; see {})",
-                             name, kZoneDir)};
+    return Error{Errc::unknown_zone, fmt::format("unknown time zone \"{}\" (expected an IANA name such as "
+                                                 "\"Europe/Paris\" or \"UTC\"; see {})",
+                                                 name, kZoneDir)};
   }
   if (is_utc(tz)) return Zone();
   auto data = std::make_unique<Zone::Data>(

@@ -42,8 +42,8 @@ long rss_kib() {
 const char* const kTypical[] = {"*/5 * * * *", "0 3 * * 1-5", "0 0 L * *"};
 
 void bench_parse(long scale) {
-  const char* const exprs[] = {"*/5 * * * *", "0 3 * * 1-5",       "0 0 L * *",   "30 2 1,15 * *",
-                               "0 9-17 * * MON-FRI", "H H * * *", "0 0 * * 5L", "@daily"};
+  const char* const exprs[] = {"*/5 * * * *",        "0 3 * * 1-5", "0 0 L * *",  "30 2 1,15 * *",
+                               "0 9-17 * * MON-FRI", "H H * * *",   "0 0 * * 5L", "@daily"};
   const long n = 2'000'000 * scale;
   const auto start = Clock::now();
   for (long i = 0; i < n; ++i) {

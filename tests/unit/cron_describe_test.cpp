@@ -40,7 +40,8 @@ TEST_CASE("days") {
   CHECK(explain("0 0 * * MON#2") == "At 00:00, on the second Monday of the month");
   CHECK(explain("0 0 * * 0,6") == "At 00:00, on Sunday and Saturday");
   CHECK(explain("0 0 13 * 5") == "At 00:00, on day 13 of the month, or on Friday");
-  CHECK(explain("0 0 */2 * 1") == "At 00:00, every 2 days of the month starting on the 1st, if it is also on Monday");
+  CHECK(explain("0 0 */2 * 1") ==
+        "At 00:00, every 2 days of the month starting on the 1st, if it is also on Monday");
 }
 
 TEST_CASE("months") {

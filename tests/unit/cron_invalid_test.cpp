@@ -16,9 +16,12 @@ const Case kCases[] = {
     {"", "empty expression"},
     {"   ", "empty expression"},
     {"*", "expected 5 fields (minute hour day-of-month month day-of-week) or 6 (second first), found 1"},
-    {"* * * *", "expected 5 fields (minute hour day-of-month month day-of-week) or 6 (second first), found 4"},
-    {"* * * * * * *", "expected 5 fields (minute hour day-of-month month day-of-week) or 6 (second first), found 7"},
-    {"0 0 0 0 0 0 0 0", "expected 5 fields (minute hour day-of-month month day-of-week) or 6 (second first), found 8"},
+    {"* * * *",
+     "expected 5 fields (minute hour day-of-month month day-of-week) or 6 (second first), found 4"},
+    {"* * * * * * *",
+     "expected 5 fields (minute hour day-of-month month day-of-week) or 6 (second first), found 7"},
+    {"0 0 0 0 0 0 0 0",
+     "expected 5 fields (minute hour day-of-month month day-of-week) or 6 (second first), found 8"},
     // Out of range, per field.
     {"61 * * * *", "minute: 61 is out of range 0-59"},
     {"60 * * * *", "minute: 60 is out of range 0-59"},
@@ -44,15 +47,25 @@ const Case kCases[] = {
     {"* 1,2,25 * * *", "hour: 25 is out of range 0-23"},
     {"70/5 * * * *", "minute: 70 is out of range 0-59"},
     // Ranges must ascend.
-    {"30-10 * * * *", "minute: range 30-10 is descending (ranges must ascend; write a list such as 30-59,0-10 instead)"},
-    {"* 20-5 * * *", "hour: range 20-5 is descending (ranges must ascend; write a list such as 20-23,0-5 instead)"},
-    {"* * 31-1 * *", "day-of-month: range 31-1 is descending (ranges must ascend; write a list such as 31,1 instead)"},
-    {"* * * DEC-JAN *", "month: range DEC-JAN is descending (ranges must ascend; write a list such as DEC,JAN instead)"},
-    {"* * * 12-1 *", "month: range 12-1 is descending (ranges must ascend; write a list such as 12,1 instead)"},
-    {"* * * * FRI-MON", "day-of-week: range FRI-MON is descending (ranges must ascend; write a list such as FRI-6,0-MON instead)"},
-    {"* * * * 6-1", "day-of-week: range 6-1 is descending (ranges must ascend; write a list such as 6,0-1 instead)"},
-    {"* * * * 7-1", "day-of-week: range 7-1 is descending (ranges must ascend; write a list such as 7,0-1 instead)"},
-    {"50-40/2 * * * *", "minute: range 50-40 is descending (ranges must ascend; write a list such as 50-59,0-40 instead)"},
+    {"30-10 * * * *",
+     "minute: range 30-10 is descending (ranges must ascend; write a list such as 30-59,0-10 instead)"},
+    {"* 20-5 * * *",
+     "hour: range 20-5 is descending (ranges must ascend; write a list such as 20-23,0-5 instead)"},
+    {"* * 31-1 * *",
+     "day-of-month: range 31-1 is descending (ranges must ascend; write a list such as 31,1 instead)"},
+    {"* * * DEC-JAN *",
+     "month: range DEC-JAN is descending (ranges must ascend; write a list such as DEC,JAN instead)"},
+    {"* * * 12-1 *",
+     "month: range 12-1 is descending (ranges must ascend; write a list such as 12,1 instead)"},
+    {"* * * * FRI-MON",
+     "day-of-week: range FRI-MON is descending (ranges must ascend; write a list such as FRI-6,0-MON "
+     "instead)"},
+    {"* * * * 6-1",
+     "day-of-week: range 6-1 is descending (ranges must ascend; write a list such as 6,0-1 instead)"},
+    {"* * * * 7-1",
+     "day-of-week: range 7-1 is descending (ranges must ascend; write a list such as 7,0-1 instead)"},
+    {"50-40/2 * * * *",
+     "minute: range 50-40 is descending (ranges must ascend; write a list such as 50-59,0-40 instead)"},
     // Steps.
     {"*/0 * * * *", "minute: step 0 must be at least 1"},
     {"*/ * * * *", "minute: missing step after '/'"},
@@ -142,8 +155,12 @@ const Case kCases[] = {
     {"H/99 * * * *", "minute: step 99 is too large (at most 59)"},
     {"* H(0-24) * * *", "hour: 24 is out of range 0-23"},
     // Macros.
-    {"@fortnightly", "unknown macro \"@fortnightly\" (expected @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly, @every DURATION or @reboot)"},
-    {"@", "unknown macro \"@\" (expected @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly, @every DURATION or @reboot)"},
+    {"@fortnightly",
+     "unknown macro \"@fortnightly\" (expected @yearly, @annually, @monthly, @weekly, @daily, @midnight, "
+     "@hourly, @every DURATION or @reboot)"},
+    {"@",
+     "unknown macro \"@\" (expected @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly, "
+     "@every DURATION or @reboot)"},
     {"@daily 5", "@daily takes no fields after it"},
     {"@hourly * * * * *", "@hourly takes no fields after it"},
     {"@reboot now", "@reboot takes no fields after it"},
@@ -154,9 +171,15 @@ const Case kCases[] = {
     {"@every 2 hours", "@every: \"2 hours\" is not a duration (try \"2h\")"},
     {"@every 1.5h", "@every: \"1.5h\" is not a duration (try \"1h30m\")"},
     {"@every 90 seconds", "@every: \"90 seconds\" is not a duration (try \"1m30s\")"},
-    {"@every x", "@every: \"x\" is not a duration (write a number and a unit: us, ms, s, m, h, d, w; e.g. \"90s\", \"1h30m\")"},
-    {"@every 5", "@every: \"5\" is not a duration (write a number and a unit: us, ms, s, m, h, d, w; e.g. \"90s\", \"1h30m\")"},
-    {"@every -5m", "@every: \"-5m\" is not a duration (write a number and a unit: us, ms, s, m, h, d, w; e.g. \"90s\", \"1h30m\")"},
+    {"@every x",
+     "@every: \"x\" is not a duration (write a number and a unit: us, ms, s, m, h, d, w; e.g. \"90s\", "
+     "\"1h30m\")"},
+    {"@every 5",
+     "@every: \"5\" is not a duration (write a number and a unit: us, ms, s, m, h, d, w; e.g. \"90s\", "
+     "\"1h30m\")"},
+    {"@every -5m",
+     "@every: \"-5m\" is not a duration (write a number and a unit: us, ms, s, m, h, d, w; e.g. \"90s\", "
+     "\"1h30m\")"},
     {"@every 99999999999999999999s", "@every: duration \"99999999999999999999s\" is too large"},
     // Expressions that can never fire.
     {"0 0 30 2 *", "never fires (no allowed month has a day that matches)"},
@@ -179,7 +202,8 @@ TEST_CASE("invalid expressions are rejected with a message naming the problem") 
   CHECK(std::size(kCases) >= 100);
   for (const Case& c : kCases) {
     CAPTURE(c.expression);
-    CHECK(test::error_of(c.expression) == fmt::format("invalid cron expression \"{}\": {}", c.expression, c.why));
+    CHECK(test::error_of(c.expression) ==
+          fmt::format("invalid cron expression \"{}\": {}", c.expression, c.why));
   }
 }
 

@@ -152,6 +152,4 @@ TEST_CASE("H forms stay in their ranges") {
   }
 }
 
-TEST_CASE("a parsed schedule stays small") {
-  CHECK(sizeof(job::cron::Schedule) <= 80);
-}
+TEST_CASE("a parsed schedule stays small") { CHECK(sizeof(job::cron::Schedule) <= 80); }

@@ -24,7 +24,9 @@ TEST_CASE("canonical spelling round-trips") {
   CHECK(format_duration(48h + 1s) == "2d1s");
   CHECK(format_duration(1500ms) == "1s500ms");
   CHECK(format_duration(-5s) == "-5s");
-  for (job::time::Duration d : {job::time::Duration{1us}, job::time::Duration{999ms}, job::time::Duration{3601s}, job::time::Duration{1000h}}) CHECK(*parse_duration(format_duration(d)) == d);
+  for (job::time::Duration d : {job::time::Duration{1us}, job::time::Duration{999ms},
+                                job::time::Duration{3601s}, job::time::Duration{1000h}})
+    CHECK(*parse_duration(format_duration(d)) == d);
 }
 
 TEST_CASE("bad durations say what is wrong and suggest a spelling") {
@@ -38,10 +40,12 @@ TEST_CASE("bad durations say what is wrong and suggest a spelling") {
   CHECK(error("1.5h") == "\"1.5h\" is not a duration (try \"1h30m\")");
   CHECK(error("1 hour and 30 minutes") == "\"1 hour and 30 minutes\" is not a duration (try \"1h30m\")");
   CHECK(error("5 sec") == "\"5 sec\" is not a duration (try \"5s\")");
-  CHECK(error("5") ==
-        "\"5\" is not a duration (write a number and a unit: us, ms, s, m, h, d, w; e.g. \"90s\", \"1h30m\")");
-  CHECK(error("h") ==
-        "\"h\" is not a duration (write a number and a unit: us, ms, s, m, h, d, w; e.g. \"90s\", \"1h30m\")");
+  CHECK(
+      error("5") ==
+      "\"5\" is not a duration (write a number and a unit: us, ms, s, m, h, d, w; e.g. \"90s\", \"1h30m\")");
+  CHECK(
+      error("h") ==
+      "\"h\" is not a duration (write a number and a unit: us, ms, s, m, h, d, w; e.g. \"90s\", \"1h30m\")");
   CHECK(error("5y").starts_with("\"5y\" is not a duration"));
   CHECK(error("-5s").starts_with("\"-5s\" is not a duration"));
   CHECK(error("") == "empty duration (e.g. \"90s\", \"1h30m\")");

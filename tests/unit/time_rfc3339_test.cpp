@@ -58,8 +58,8 @@ TEST_CASE("formats with seconds and a numeric offset, never Z") {
 TEST_CASE("round trip") {
   for (const char* s : {"2026-03-08T03:00:00-04:00", "2000-02-29T23:59:59+00:00", "9999-12-31T23:59:59+00:00",
                         "0001-01-01T00:00:00+00:00"}) {
-    CHECK(format_rfc3339(*parse_rfc3339(s), *job::time::find_zone(std::string(s).ends_with("-04:00")
-                                                                       ? "America/New_York"
-                                                                       : "UTC")) == s);
+    CHECK(format_rfc3339(
+              *parse_rfc3339(s),
+              *job::time::find_zone(std::string(s).ends_with("-04:00") ? "America/New_York" : "UTC")) == s);
   }
 }

@@ -71,8 +71,8 @@ TEST_CASE("POSIX TZ rules parse") {
   CHECK(parse_posix_tz("<+0330>-3:30<+0430>,J79/24,J263/24"));
   CHECK(parse_posix_tz("XXX3YYY,300/-2,J300/167"));
   for (const char* bad : {"", "E5", "EST", "EST5EDT", "EST5EDT,M13.1.0,M11.1.0", "EST5EDT,M3.6.0,M11.1.0",
-                          "EST5EDT,M3.2.7,M11.1.0", "EST5EDT,J0,J365", "EST5EDT,M3.2.0", "EST5EDT,M3.2.0,M11.1.0x",
-                          "<EST5", "EST99"})
+                          "EST5EDT,M3.2.7,M11.1.0", "EST5EDT,J0,J365", "EST5EDT,M3.2.0",
+                          "EST5EDT,M3.2.0,M11.1.0x", "<EST5", "EST99"})
     CHECK_MESSAGE(!parse_posix_tz(bad), bad);
 }
 
