@@ -9,7 +9,16 @@ ExitCode exit_code_for(job::Errc code) {
     case job::Errc::invalid_time:
     case job::Errc::invalid_duration:
     case job::Errc::unknown_zone:
+    case job::Errc::name_taken:
+    case job::Errc::bad_request:
       return kExitInvalid;
+    case job::Errc::not_found:
+      return kExitNotFound;
+    case job::Errc::unavailable:
+      return kExitUnreachable;
+    case job::Errc::timed_out:
+      return kExitTimeout;
+    case job::Errc::storage:
     case job::Errc::internal:
       return kExitFailure;
   }

@@ -7,8 +7,12 @@ namespace jobctl {
 
 enum ExitCode : int {
   kExitOk = 0,
-  kExitFailure = 1,  // an internal error: a bug or a broken environment
-  kExitInvalid = 2,  // bad usage or invalid input; nothing was changed
+  kExitFailure = 1,      // the run waited for failed; or an internal or storage error
+  kExitInvalid = 2,      // bad usage or invalid input; nothing was changed
+  kExitNotFound = 3,     // no such job or run
+  kExitUnreachable = 4,  // jobd cannot be reached
+  kExitDenied = 5,       // permission denied (reserved: roles arrive with issue 9)
+  kExitTimeout = 6,      // a --timeout ran out while waiting
 };
 
 ExitCode exit_code_for(job::Errc code);

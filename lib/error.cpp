@@ -14,6 +14,18 @@ std::string_view code_name(Errc code) {
       return "invalid_duration";
     case Errc::unknown_zone:
       return "unknown_zone";
+    case Errc::name_taken:
+      return "name_taken";
+    case Errc::not_found:
+      return "not_found";
+    case Errc::bad_request:
+      return "bad_request";
+    case Errc::unavailable:
+      return "unavailable";
+    case Errc::timed_out:
+      return "timed_out";
+    case Errc::storage:
+      return "storage";
     case Errc::internal:
       return "internal";
   }

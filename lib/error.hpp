@@ -20,6 +20,12 @@ enum class Errc {
   invalid_time,      // a timestamp that is not RFC 3339
   invalid_duration,  // a duration such as "2 hours"
   unknown_zone,      // a time zone name the tz database does not know
+  name_taken,        // a job of that name exists already
+  not_found,         // no such job or run
+  bad_request,       // a malformed frame, an unknown op, a missing field
+  unavailable,       // jobd cannot be reached
+  timed_out,         // a client-side --timeout ran out
+  storage,           // the database failed (disk full, I/O error); nothing was acknowledged
   internal,          // a bug or an environment failure; never a user's fault
 };
 

@@ -1,0 +1,27 @@
+// Jobs, runs and specs as JSON: the field names here are the stable,
+// documented ones of `--json` output and of the wire (jobctl(1), JSON FIELDS).
+// The same spec encoding is what the store keeps.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "error.hpp"
+#include "sched/model.hpp"
+#include "time/zone.hpp"
+
+namespace job::proto {
+
+using Json = nlohmann::ordered_json;
+
+// Errors name the field: `timeout: "2 hours" is not a duration (try "2h")`.
+Result<sched::JobSpec> spec_from_json(const Json& j);
+Json spec_to_json(const sched::JobSpec& spec);
+
+// The schedule in one string: the cron expression, "every 90s", "at <time>" or "now".
+std::string schedule_text(const sched::JobSpec& spec, const time::Zone& zone);
+
+// Instants are shown in `zone`.
+Json job_to_json(const sched::Job& job, const sched::Run* last_run, const time::Zone& zone);
+Json run_to_json(const sched::Run& run, const sched::Job& job, const time::Zone& zone);
+
+}  // namespace job::proto

@@ -1,0 +1,39 @@
+// The wire protocol between jobctl and jobd: newline-delimited JSON over a
+// stream socket (DESIGN.md, "Wire protocol"), readable with socat.
+//
+//   server, on connect:  {"hello":"jobd","version":"0.1.0","protocol":1}
+//   request:             {"id":7,"op":"submit",...}
+//   reply:               {"id":7,"ok":true,...}
+//                        {"id":7,"ok":false,"error":{"code":"invalid_cron","message":"..."}}
+//
+// A frame is one line of at most kMaxFrame bytes. A longer line, or one that
+// is not a JSON object, gets an error reply and the connection is closed.
+// Ops and their fields are listed in jobctl(1), section PROTOCOL.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace job::proto {
+
+inline constexpr int kProtocolVersion = 1;
+inline constexpr size_t kMaxFrame = size_t{1} << 20;  // 1 MiB
+
+// Splits a byte stream into lines. Feed it what arrives; take lines while
+// there are any. After a line longer than kMaxFrame, overflowed() is true and
+// the stream is beyond repair.
+class LineReader {
+ public:
+  void feed(std::string_view bytes);
+  std::optional<std::string> next();
+  bool overflowed() const { return overflowed_; }
+
+ private:
+  std::string buffer_;
+  size_t scanned_ = 0;  // bytes of buffer_ known to hold no '\n'
+  bool overflowed_ = false;
+};
+
+}  // namespace job::proto

@@ -1,0 +1,83 @@
+// Jobs and runs as the scheduler keeps them: plain data. A JobSpec is what a
+// user asks for; a Job is a validated spec with its state; a Run is one
+// execution (attempt) of a job, fired for one scheduled instant.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "cron/schedule.hpp"
+#include "sched/states.hpp"
+#include "time/instant.hpp"
+#include "time/zone.hpp"
+
+namespace job::sched {
+
+struct JobSpec {
+  enum class Trigger {
+    now,    // one run, as soon as submitted
+    cron,   // the cron expression in `cron`, in zone `tz`
+    at,     // one run at `at`
+    every,  // every `every`, counted from the submission
+  };
+
+  std::string name;  // empty: the job is named after its id
+  Trigger trigger = Trigger::now;
+  std::string cron;
+  time::Instant at{};
+  time::Duration every{};
+  std::string tz;  // IANA zone of a cron schedule; empty: jobd's local zone
+  int64_t priority = 0;
+  time::Duration timeout{};  // zero: none
+  // The command: an argv, or a string for /bin/sh -c. Exactly one is set.
+  std::vector<std::string> argv;
+  std::string shell;
+  std::vector<std::pair<std::string, std::string>> env;
+  std::string cwd;  // empty: jobd's working directory
+
+  friend bool operator==(const JobSpec&, const JobSpec&) = default;
+};
+
+std::string_view name(JobSpec::Trigger t);
+std::optional<JobSpec::Trigger> trigger_from(std::string_view s);
+
+struct Job {
+  int64_t id = 0;
+  JobSpec spec;
+  JobState state = JobState::active;
+  time::Instant created_at{};
+  std::optional<time::Instant> next_fire;
+  // Derived from the spec when the job is created or restored; not stored.
+  cron::Schedule schedule{};
+  time::Zone zone{};
+  std::vector<int64_t> runs;  // oldest first
+};
+
+struct Run {
+  int64_t id = 0;
+  int64_t job = 0;
+  int attempt = 1;
+  RunState state = RunState::queued;
+  time::Instant created_at{};
+  time::Instant scheduled_at{};  // the fire instant this run stands for
+  std::optional<time::Instant> started_at;
+  std::optional<time::Instant> finished_at;
+  std::optional<int> exit_code;
+  int signal = 0;  // the signal that ended it, if any
+  int64_t pid = 0;
+  int64_t pid_start = 0;  // the process's start time, to recognise it after a restart
+  std::string reason;     // why it failed, was lost or timed out, in words
+  bool timeout_sent = false;
+};
+
+// Ids as users see them: "j12" for job 12, "r345" for run 345.
+std::string job_ref(int64_t id);
+std::string run_ref(int64_t id);
+// The number in "j12" (prefix 'j') or "r345" (prefix 'r'), if the text is one.
+std::optional<int64_t> parse_ref(std::string_view text, char prefix);
+
+}  // namespace job::sched

@@ -1,0 +1,240 @@
+#include "store/store.hpp"
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <array>
+
+#include "proto/codec.hpp"
+
+namespace job::store {
+namespace {
+
+// The schema, one migration per entry; entry n brings user_version to n + 1.
+// Never edit an entry that has shipped: append a new one.
+constexpr std::array<const char*, 1> kMigrations = {
+    R"sql(
+    CREATE TABLE jobs (
+      id         INTEGER PRIMARY KEY,
+      name       TEXT NOT NULL,
+      spec       TEXT NOT NULL,      -- the JobSpec as JSON (proto/codec)
+      state      TEXT NOT NULL,
+      created_at INTEGER NOT NULL,   -- microseconds since the epoch, UTC
+      next_fire  INTEGER
+    );
+    CREATE TABLE runs (
+      id           INTEGER PRIMARY KEY,
+      job_id       INTEGER NOT NULL REFERENCES jobs (id),
+      attempt      INTEGER NOT NULL,
+      state        TEXT NOT NULL,
+      created_at   INTEGER NOT NULL,
+      scheduled_at INTEGER NOT NULL,
+      started_at   INTEGER,
+      finished_at  INTEGER,
+      exit_code    INTEGER,
+      signal       INTEGER NOT NULL,
+      pid          INTEGER NOT NULL,
+      pid_start    INTEGER NOT NULL,
+      reason       TEXT NOT NULL
+    );
+    CREATE INDEX runs_by_job ON runs (job_id, id);
+    )sql",
+};
+
+int64_t micros(time::Instant t) { return t.time_since_epoch().count(); }
+time::Instant instant(int64_t us) { return time::Instant{time::Duration{us}}; }
+
+void bind_optional(sqlite3_stmt* st, int i, const std::optional<time::Instant>& t) {
+  if (t)
+    sqlite3_bind_int64(st, i, micros(*t));
+  else
+    sqlite3_bind_null(st, i);
+}
+
+std::optional<time::Instant> column_instant(sqlite3_stmt* st, int i) {
+  if (sqlite3_column_type(st, i) == SQLITE_NULL) return std::nullopt;
+  return instant(sqlite3_column_int64(st, i));
+}
+
+std::string column_text(sqlite3_stmt* st, int i) {
+  const auto* text = sqlite3_column_text(st, i);
+  return text ? std::string(reinterpret_cast<const char*>(text)) : std::string();
+}
+
+}  // namespace
+
+Error Store::failure(std::string_view what) const {
+  return Error{Errc::storage, fmt::format("database: {}: {}", what, sqlite3_errmsg(db_))};
+}
+
+std::optional<Error> Store::exec(const char* sql) {
+  char* message = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+    Error e{Errc::storage, fmt::format("database: {}", message ? message : "error")};
+    sqlite3_free(message);
+    return e;
+  }
+  return std::nullopt;
+}
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    Error e{Errc::storage, fmt::format("cannot open database {}: {}", path, db ? sqlite3_errmsg(db) : "out of memory")};
+    sqlite3_close(db);
+    return e;
+  }
+  std::unique_ptr<Store> store(new Store(db));
+  // WAL with synchronous=FULL: a committed transaction survives power loss.
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"})
+    if (auto e = store->exec(pragma)) return *e;
+  if (auto e = store->migrate()) return *e;
+  const char* put_job =
+      "INSERT INTO jobs (id, name, spec, state, created_at, next_fire) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+      "ON CONFLICT (id) DO UPDATE SET name = ?2, spec = ?3, state = ?4, next_fire = ?6";
+  const char* put_run =
+      "INSERT INTO runs (id, job_id, attempt, state, created_at, scheduled_at, started_at, finished_at, "
+      "exit_code, signal, pid, pid_start, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+      "ON CONFLICT (id) DO UPDATE SET state = ?4, started_at = ?7, finished_at = ?8, exit_code = ?9, "
+      "signal = ?10, pid = ?11, pid_start = ?12, reason = ?13";
+  if (sqlite3_prepare_v3(db, put_job, -1, SQLITE_PREPARE_PERSISTENT, &store->put_job_, nullptr) != SQLITE_OK ||
+      sqlite3_prepare_v3(db, put_run, -1, SQLITE_PREPARE_PERSISTENT, &store->put_run_, nullptr) != SQLITE_OK)
+    return store->failure("prepare");
+  return store;
+}
+
+Store::~Store() {
+  sqlite3_finalize(put_job_);
+  sqlite3_finalize(put_run_);
+  sqlite3_close(db_);
+}
+
+std::optional<Error> Store::migrate() {
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db_, "PRAGMA user_version", -1, &st, nullptr);
+  version_ = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+  sqlite3_finalize(st);
+  if (version_ > static_cast<int>(kMigrations.size()))
+    return Error{Errc::storage, fmt::format("database schema version {} is newer than this jobd ({}); "
+                                            "upgrade jobd",
+                                            version_, kMigrations.size())};
+  while (version_ < static_cast<int>(kMigrations.size())) {
+    const std::string sql = fmt::format("BEGIN; {} PRAGMA user_version = {}; COMMIT;",
+                                        kMigrations[static_cast<size_t>(version_)], version_ + 1);
+    if (auto e = exec(sql.c_str())) {
+      exec("ROLLBACK");
+      return Error{Errc::storage, fmt::format("migration {}: {}", version_ + 1, e->message)};
+    }
+    ++version_;
+  }
+  return std::nullopt;
+}
+
+Result<Snapshot> Store::load() {
+  Snapshot snap;
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_, "SELECT id, spec, state, created_at, next_fire FROM jobs ORDER BY id", -1, &st,
+                         nullptr) != SQLITE_OK)
+    return failure("load jobs");
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    sched::Job job;
+    job.id = sqlite3_column_int64(st, 0);
+    auto json = proto::Json::parse(column_text(st, 1), nullptr, false);
+    auto spec = proto::spec_from_json(json);
+    auto state = sched::job_state_from(column_text(st, 2));
+    if (!spec || !state) {
+      sqlite3_finalize(st);
+      return Error{Errc::storage, fmt::format("database: job {} is corrupt{}", job.id,
+                                              spec ? "" : ": " + spec.error().message)};
+    }
+    job.spec = std::move(*spec);
+    job.state = *state;
+    job.created_at = instant(sqlite3_column_int64(st, 3));
+    job.next_fire = column_instant(st, 4);
+    snap.jobs.push_back(std::move(job));
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) return failure("load jobs");
+
+  if (sqlite3_prepare_v2(db_,
+                         "SELECT id, job_id, attempt, state, created_at, scheduled_at, started_at, finished_at, "
+                         "exit_code, signal, pid, pid_start, reason FROM runs ORDER BY id",
+                         -1, &st, nullptr) != SQLITE_OK)
+    return failure("load runs");
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    sched::Run run;
+    run.id = sqlite3_column_int64(st, 0);
+    run.job = sqlite3_column_int64(st, 1);
+    run.attempt = sqlite3_column_int(st, 2);
+    auto state = sched::run_state_from(column_text(st, 3));
+    if (!state) {
+      sqlite3_finalize(st);
+      return Error{Errc::storage, fmt::format("database: run {} is corrupt", run.id)};
+    }
+    run.state = *state;
+    run.created_at = instant(sqlite3_column_int64(st, 4));
+    run.scheduled_at = instant(sqlite3_column_int64(st, 5));
+    run.started_at = column_instant(st, 6);
+    run.finished_at = column_instant(st, 7);
+    if (sqlite3_column_type(st, 8) != SQLITE_NULL) run.exit_code = sqlite3_column_int(st, 8);
+    run.signal = sqlite3_column_int(st, 9);
+    run.pid = sqlite3_column_int64(st, 10);
+    run.pid_start = sqlite3_column_int64(st, 11);
+    run.reason = column_text(st, 12);
+    snap.runs.push_back(std::move(run));
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) return failure("load runs");
+  return snap;
+}
+
+std::optional<Error> Store::save(const std::vector<const sched::Job*>& jobs,
+                                 const std::vector<const sched::Run*>& runs) {
+  if (jobs.empty() && runs.empty()) return std::nullopt;
+  if (auto e = exec("BEGIN IMMEDIATE")) return e;
+  auto fail = [&](std::string_view what) {
+    Error e = failure(what);
+    exec("ROLLBACK");
+    return e;
+  };
+  for (const sched::Job* job : jobs) {
+    const std::string spec = proto::spec_to_json(job->spec).dump();
+    sqlite3_bind_int64(put_job_, 1, job->id);
+    sqlite3_bind_text(put_job_, 2, job->spec.name.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(put_job_, 3, spec.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(put_job_, 4, sched::name(job->state).data(), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(put_job_, 5, micros(job->created_at));
+    bind_optional(put_job_, 6, job->next_fire);
+    const int rc = sqlite3_step(put_job_);
+    sqlite3_reset(put_job_);
+    if (rc != SQLITE_DONE) return std::optional<Error>(fail("save job"));
+  }
+  for (const sched::Run* run : runs) {
+    sqlite3_bind_int64(put_run_, 1, run->id);
+    sqlite3_bind_int64(put_run_, 2, run->job);
+    sqlite3_bind_int(put_run_, 3, run->attempt);
+    sqlite3_bind_text(put_run_, 4, sched::name(run->state).data(), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(put_run_, 5, micros(run->created_at));
+    sqlite3_bind_int64(put_run_, 6, micros(run->scheduled_at));
+    bind_optional(put_run_, 7, run->started_at);
+    bind_optional(put_run_, 8, run->finished_at);
+    if (run->exit_code)
+      sqlite3_bind_int(put_run_, 9, *run->exit_code);
+    else
+      sqlite3_bind_null(put_run_, 9);
+    sqlite3_bind_int(put_run_, 10, run->signal);
+    sqlite3_bind_int64(put_run_, 11, run->pid);
+    sqlite3_bind_int64(put_run_, 12, run->pid_start);
+    sqlite3_bind_text(put_run_, 13, run->reason.c_str(), -1, SQLITE_TRANSIENT);
+    const int rc = sqlite3_step(put_run_);
+    sqlite3_reset(put_run_);
+    if (rc != SQLITE_DONE) return std::optional<Error>(fail("save run"));
+  }
+  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK)
+    return std::optional<Error>(fail("commit"));
+  return std::nullopt;
+}
+
+}  // namespace job::store

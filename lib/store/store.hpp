@@ -1,0 +1,54 @@
+// jobd's durable state: one SQLite database (WAL, synchronous=FULL) per
+// node. The schema is a numbered list of migrations, applied at open. The
+// daemon saves everything one loop turn changed in one transaction (group
+// commit) and acknowledges nothing before that transaction is committed.
+// One Store per process and thread.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "error.hpp"
+#include "sched/model.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace job::store {
+
+struct Snapshot {
+  std::vector<sched::Job> jobs;
+  std::vector<sched::Run> runs;
+};
+
+class Store {
+ public:
+  // Opens (creating if needed) and migrates the database at `path`.
+  static Result<std::unique_ptr<Store>> open(const std::string& path);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  Result<Snapshot> load();
+
+  // Writes these jobs and runs in one transaction. On error nothing of it is
+  // kept (Errc::storage, with SQLite's words: "database or disk is full").
+  std::optional<Error> save(const std::vector<const sched::Job*>& jobs, const std::vector<const sched::Run*>& runs);
+
+  int schema_version() const { return version_; }
+
+ private:
+  explicit Store(sqlite3* db) : db_(db) {}
+  std::optional<Error> migrate();
+  std::optional<Error> exec(const char* sql);
+  Error failure(std::string_view what) const;
+
+  sqlite3* db_;
+  sqlite3_stmt* put_job_ = nullptr;
+  sqlite3_stmt* put_run_ = nullptr;
+  int version_ = 0;
+};
+
+}  // namespace job::store
