@@ -1,18 +1,30 @@
 // What every subcommand file shares: it defines one add_*(CLI::App&) that
 // registers its CLI11 subcommand, and its callback reports a failure by
-// throwing Failure, which main() turns into one line on stderr and the exit
-// status of the error's code.
+// throwing Failure (an error: one line on stderr, the exit status of its
+// code) or Exit (a plain outcome, such as "the run waited for failed").
 #pragma once
 
 #include <CLI/CLI.hpp>
 
 #include "error.hpp"
+#include "exit_code.hpp"
 
 namespace jobctl {
 
 struct Failure {
   job::Error error;
 };
+
+struct Exit {
+  ExitCode code;
+};
+
+// Options every command takes (before or after the command's name).
+struct Globals {
+  std::string socket;  // --socket; else $JOBCTL_SOCKET; else jobd's default
+  bool json = false;   // --json: print JSON instead of text
+};
+Globals& globals();
 
 // Unwraps a Result or fails the command with its error.
 template <class T>
@@ -22,5 +34,12 @@ T must(job::Result<T> r) {
 }
 
 void add_cron(CLI::App& app);
+void add_submit(CLI::App& app);
+void add_list(CLI::App& app);
+void add_show(CLI::App& app);
+void add_runs(CLI::App& app);
+void add_logs(CLI::App& app);
+void add_wait(CLI::App& app);
+void add_status(CLI::App& app);
 
 }  // namespace jobctl

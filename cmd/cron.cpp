@@ -18,7 +18,6 @@ struct CronOptions {
   std::vector<std::string> words;  // the expression, possibly split by the shell
   std::string from, tz, seed;
   int count = 1;
-  bool json = false;
 };
 
 std::string expression(const CronOptions& o) {
@@ -50,7 +49,7 @@ void run_next(const CronOptions& o) {
     fires.push_back(job::time::format_rfc3339(*next, zone));
     t = *next;
   }
-  if (o.json) {
+  if (globals().json) {
     nlohmann::ordered_json out = {{"expression", expr},
                                   {"zone", zone.name()},
                                   {"from", job::time::format_rfc3339(from, zone)},
@@ -65,7 +64,7 @@ void run_explain(const CronOptions& o) {
   const std::string expr = expression(o);
   const auto schedule = must(job::cron::parse_cron(expr, o.seed));
   const std::string text = job::cron::describe(schedule);
-  if (o.json)
+  if (globals().json)
     fmt::print("{}\n", nlohmann::ordered_json{{"expression", expr}, {"description", text}}.dump());
   else
     fmt::print("{}\n", text);
@@ -76,7 +75,6 @@ void add_expression(CLI::App* cmd, CronOptions& o) {
                   "cron expression, e.g. '0 3 * * 1-5' (quote it, or the shell expands '*')")
       ->required();
   cmd->add_option("--seed", o.seed, "job name that H hashes to pick its values");
-  cmd->add_flag("--json", o.json, "print JSON");
 }
 
 }  // namespace

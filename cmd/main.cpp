@@ -9,9 +9,26 @@
 #include "command.hpp"
 #include "exit_code.hpp"
 
+namespace jobctl {
+Globals& globals() {
+  static Globals g;
+  return g;
+}
+}  // namespace jobctl
+
 int main(int argc, char** argv) {
   CLI::App app{"jobctl: control jobd, the Unix job scheduler", "jobctl"};
   app.require_subcommand(1);
+  app.fallthrough();  // global options may follow the command's name
+  app.add_option("--socket", jobctl::globals().socket, "jobd's socket (default: $JOBCTL_SOCKET, else jobd's)");
+  app.add_flag("--json", jobctl::globals().json, "print JSON instead of text");
+  jobctl::add_submit(app);
+  jobctl::add_list(app);
+  jobctl::add_show(app);
+  jobctl::add_runs(app);
+  jobctl::add_logs(app);
+  jobctl::add_wait(app);
+  jobctl::add_status(app);
   jobctl::add_cron(app);
 
   try {
@@ -31,6 +48,8 @@ int main(int argc, char** argv) {
   } catch (const jobctl::Failure& f) {
     fmt::print(stderr, "jobctl: {}\n", f.error.message);
     return jobctl::exit_code_for(f.error.code);
+  } catch (const jobctl::Exit& e) {
+    return e.code;
   }
   return jobctl::kExitOk;
 }

@@ -32,4 +32,10 @@ std::string_view code_name(Errc code) {
   return "internal";
 }
 
+Errc code_from_name(std::string_view name) {
+  for (int i = 0; i <= static_cast<int>(Errc::internal); ++i)
+    if (code_name(static_cast<Errc>(i)) == name) return static_cast<Errc>(i);
+  return Errc::internal;
+}
+
 }  // namespace job

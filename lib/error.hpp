@@ -30,6 +30,8 @@ enum class Errc {
 };
 
 std::string_view code_name(Errc code);
+// The code of a name code_name() gave; Errc::internal for names it never gives.
+Errc code_from_name(std::string_view name);
 
 struct Error {
   Errc code;

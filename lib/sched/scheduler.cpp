@@ -254,6 +254,33 @@ void Scheduler::shutdown(time::Instant now) {
   }
 }
 
+void Scheduler::forget(int64_t id) {
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return;
+  for (int64_t r : it->second.runs) {
+    auto run = runs_.find(r);
+    if (run == runs_.end()) continue;
+    if (run->second.state == RunState::queued) --queued_;
+    if (run->second.state == RunState::running) --running_;
+    runs_.erase(run);
+  }
+  names_.erase(it->second.spec.name);
+  job_order_.erase(std::find(job_order_.begin(), job_order_.end(), id));
+  jobs_.erase(it);
+}
+
+std::vector<const Run*> Scheduler::recent_runs(const Job* job, size_t limit) const {
+  std::vector<const Run*> out;
+  if (job) {
+    for (auto it = job->runs.rbegin(); it != job->runs.rend() && out.size() < limit; ++it)
+      if (const Run* r = run(*it)) out.push_back(r);
+    return out;
+  }
+  for (int64_t id = next_run_id_ - 1; id >= 1 && out.size() < limit; --id)
+    if (const Run* r = run(id)) out.push_back(r);
+  return out;
+}
+
 std::optional<time::Instant> Scheduler::next_wakeup() const {
   if (!ready_.empty() && running_ < config_.slots) return time::Instant::min();
   if (timers_.empty()) return std::nullopt;

@@ -63,6 +63,9 @@ class Scheduler {
   void lost(int64_t run, std::string reason, time::Instant now);
   // Stop: every running process group gets SIGTERM now and SIGKILL after the grace.
   void shutdown(time::Instant now);
+  // Undoes a submit whose commit failed: the job and its runs vanish. None of
+  // its runs has been started (starts wait for the commit).
+  void forget(int64_t job);
 
   // When tick() next has work, if ever.
   std::optional<time::Instant> next_wakeup() const;
@@ -79,6 +82,8 @@ class Scheduler {
   void for_each_job(F f) const {
     for (int64_t id : job_order_) f(jobs_.at(id));
   }
+  // Runs newest first, all or one job's, at most `limit`.
+  std::vector<const Run*> recent_runs(const Job* job, size_t limit) const;
   int slots() const { return config_.slots; }
   int running() const { return running_; }
   size_t queued() const { return queued_; }

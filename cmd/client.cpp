@@ -1,0 +1,110 @@
+#include "client.hpp"
+
+#include <fmt/format.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "command.hpp"
+#include "proto/paths.hpp"
+
+namespace jobctl {
+
+using job::Errc;
+using job::Error;
+
+job::Result<Client> Client::connect(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path)
+    return Error{Errc::invalid_argument, fmt::format("socket path too long: {}", path)};
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Error{Errc::unavailable, fmt::format("socket: {}", std::strerror(errno))};
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    const int e = errno;
+    close(fd);
+    return Error{Errc::unavailable, fmt::format("cannot reach jobd at {}: {}{}", path, std::strerror(e),
+                                                e == ENOENT || e == ECONNREFUSED ? " (is jobd running?)" : "")};
+  }
+  Client c(fd, path);
+  auto hello = c.read_line(std::chrono::seconds{10});
+  if (!hello) return hello.error();
+  const auto j = job::proto::Json::parse(*hello, nullptr, false);
+  if (j.is_discarded() || j.value("hello", "") != "jobd")
+    return Error{Errc::unavailable, fmt::format("{} is not a jobd socket", path)};
+  if (j.value("protocol", 0) != job::proto::kProtocolVersion)
+    return Error{Errc::unavailable, fmt::format("jobd at {} speaks protocol {}, this jobctl {}", path,
+                                                j.value("protocol", 0), job::proto::kProtocolVersion)};
+  return c;
+}
+
+Client::Client(Client&& o) noexcept
+    : fd_(std::exchange(o.fd_, -1)), path_(std::move(o.path_)), reader_(std::move(o.reader_)),
+      next_id_(o.next_id_) {}
+
+Client::~Client() {
+  if (fd_ >= 0) close(fd_);
+}
+
+job::Result<std::string> Client::read_line(std::optional<job::time::Duration> timeout) {
+  const auto deadline = timeout ? std::chrono::steady_clock::now() + *timeout : std::chrono::steady_clock::time_point::max();
+  while (true) {
+    if (auto line = reader_.next()) return *line;
+    if (reader_.overflowed()) return Error{Errc::internal, "jobd sent a line over 1 MiB"};
+    int wait_ms = -1;
+    if (timeout) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return Error{Errc::timed_out, "timed out"};
+      wait_ms = static_cast<int>(std::min<int64_t>(left.count() + 1, 1 << 30));
+    }
+    pollfd p{fd_, POLLIN, 0};
+    const int rc = poll(&p, 1, wait_ms);
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc == 0) return Error{Errc::timed_out, "timed out"};
+    char buf[65536];
+    const ssize_t n = read(fd_, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Error{Errc::unavailable, fmt::format("jobd at {} closed the connection", path_)};
+    reader_.feed(std::string_view(buf, static_cast<size_t>(n)));
+  }
+}
+
+job::Result<job::proto::Json> Client::call(job::proto::Json request, std::optional<job::time::Duration> timeout) {
+  const int64_t id = next_id_++;
+  request["id"] = id;
+  const std::string line = request.dump() + "\n";
+  for (size_t sent = 0; sent < line.size();) {
+    const ssize_t n = send(fd_, line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error{Errc::unavailable, fmt::format("jobd at {}: {}", path_, std::strerror(errno))};
+    sent += static_cast<size_t>(n);
+  }
+  while (true) {
+    auto line_in = read_line(timeout);
+    if (!line_in) return line_in.error();
+    auto reply = job::proto::Json::parse(*line_in, nullptr, false);
+    if (reply.is_discarded()) return Error{Errc::internal, "jobd sent malformed JSON"};
+    if (reply.value("id", int64_t{-1}) != id) continue;  // not ours (an unsolicited error)
+    if (!reply.value("ok", false)) {
+      const auto& e = reply["error"];
+      return Error{job::code_from_name(e.value("code", "internal")), e.value("message", "unknown error")};
+    }
+    return reply;
+  }
+}
+
+std::string socket_path() {
+  if (!globals().socket.empty()) return globals().socket;
+  if (const char* env = std::getenv("JOBCTL_SOCKET"); env && *env) return env;
+  return job::proto::default_socket_path();
+}
+
+Client connect() { return must(Client::connect(socket_path())); }
+
+}  // namespace jobctl

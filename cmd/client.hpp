@@ -1,0 +1,44 @@
+// The connection to jobd: a Unix socket speaking the line protocol
+// (proto/protocol.hpp). Blocking, one request at a time: jobctl is a
+// short-lived command.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "error.hpp"
+#include "proto/codec.hpp"
+#include "proto/protocol.hpp"
+#include "time/instant.hpp"
+
+namespace jobctl {
+
+class Client {
+ public:
+  // Connects and reads jobd's hello. Errc::unavailable when nobody listens.
+  static job::Result<Client> connect(const std::string& socket_path);
+  Client(Client&& o) noexcept;
+  Client& operator=(Client&&) = delete;
+  ~Client();
+
+  // Sends `request` (an "op" and its fields) and returns the reply's body. An
+  // error reply becomes its Error; no reply before `timeout` is Errc::timed_out.
+  job::Result<job::proto::Json> call(job::proto::Json request,
+                                     std::optional<job::time::Duration> timeout = std::nullopt);
+
+ private:
+  explicit Client(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  job::Result<std::string> read_line(std::optional<job::time::Duration> timeout);
+
+  int fd_;
+  std::string path_;
+  job::proto::LineReader reader_;
+  int64_t next_id_ = 1;
+};
+
+// The socket to use: --socket, else $JOBCTL_SOCKET, else jobd's default.
+std::string socket_path();
+// Connects to the jobd of socket_path(), or fails the command.
+Client connect();
+
+}  // namespace jobctl

@@ -1,0 +1,65 @@
+// jobctl logs RUN [--stderr] [--follow]: a run's output. The files live
+// under jobd's state directory on this machine; --follow prints what is
+// appended until the run ends.
+#include <fmt/format.h>
+
+#include <fstream>
+#include <thread>
+
+#include "client.hpp"
+#include "command.hpp"
+#include "output.hpp"
+
+namespace jobctl {
+namespace {
+
+struct LogsOptions {
+  std::string run;
+  bool stderr_stream = false, follow = false;
+};
+
+// Copies what the file holds past `offset` to stdout; returns the new offset.
+std::streamoff copy_from(const std::string& path, std::streamoff offset) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return offset;
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  if (size < offset) offset = 0;  // trimmed to its tail meanwhile: start over
+  in.seekg(offset);
+  char buf[65536];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    std::fwrite(buf, 1, static_cast<size_t>(in.gcount()), stdout);
+    offset += in.gcount();
+  }
+  std::fflush(stdout);
+  return offset;
+}
+
+void run_logs(const LogsOptions& o) {
+  Client client = connect();
+  auto run = must(client.call({{"op", "run"}, {"run", o.run}}))["run"];
+  const std::string path = run[o.stderr_stream ? "stderr" : "stdout"].get<std::string>();
+  std::streamoff offset = copy_from(path, 0);
+  // Polled, not watched: output files may live on any file system.
+  while (o.follow) {
+    const bool over = run["state"] != "queued" && run["state"] != "running" && run["state"] != "pending" &&
+                      run["state"] != "retrying";
+    offset = copy_from(path, offset);
+    if (over) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    run = must(client.call({{"op", "run"}, {"run", o.run}}))["run"];
+  }
+}
+
+}  // namespace
+
+void add_logs(CLI::App& app) {
+  auto o = std::make_shared<LogsOptions>();
+  auto* cmd = app.add_subcommand("logs", "print a run's output (stdout, or --stderr)");
+  cmd->add_option("run", o->run, "run id, e.g. r12")->required();
+  cmd->add_flag("--stderr", o->stderr_stream, "print its standard error instead");
+  cmd->add_flag("--follow,-f", o->follow, "keep printing until the run ends");
+  cmd->callback([o] { run_logs(*o); });
+}
+
+}  // namespace jobctl

@@ -1,0 +1,48 @@
+#include "output.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace jobctl {
+
+void print_json(const job::proto::Json& j) {
+  fmt::print("{}\n", j.dump(-1, ' ', false, job::proto::Json::error_handler_t::replace));
+}
+
+void print_table(const std::vector<std::string>& headers, const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width(headers.size());
+  for (size_t c = 0; c < headers.size(); ++c) width[c] = headers[c].size();
+  for (const auto& row : rows)
+    for (size_t c = 0; c < row.size() && c < width.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string out;
+    for (size_t c = 0; c < cells.size(); ++c) {
+      out += cells[c];
+      if (c + 1 < cells.size()) out += std::string(width[c] - cells[c].size() + 2, ' ');
+    }
+    fmt::print("{}\n", out);
+  };
+  line(headers);
+  for (const auto& row : rows) line(row);
+}
+
+std::string cell(const job::proto::Json& v) {
+  if (v.is_null()) return "-";
+  if (v.is_string()) return v.get<std::string>();
+  return v.dump();
+}
+
+std::string short_time(const job::proto::Json& v) {
+  if (!v.is_string()) return "-";
+  std::string s = v.get<std::string>();
+  const size_t dot = s.find('.', 19);
+  if (dot != std::string::npos) {
+    size_t end = dot + 1;
+    while (end < s.size() && std::isdigit(static_cast<unsigned char>(s[end]))) ++end;
+    s.erase(dot, end - dot);
+  }
+  return s;
+}
+
+}  // namespace jobctl

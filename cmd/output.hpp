@@ -1,0 +1,19 @@
+// Printing for humans (aligned tables) and for scripts (one JSON document).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "proto/codec.hpp"
+
+namespace jobctl {
+
+void print_json(const job::proto::Json& j);
+// Columns padded to their widest cell; the last column is not padded.
+void print_table(const std::vector<std::string>& headers, const std::vector<std::vector<std::string>>& rows);
+// A JSON value as a table cell: "-" for null, strings unquoted.
+std::string cell(const job::proto::Json& v);
+// An RFC 3339 instant without its fraction of a second, for tables.
+std::string short_time(const job::proto::Json& v);
+
+}  // namespace jobctl

@@ -1,0 +1,51 @@
+// jobctl show JOB: a job's spec, state, next fires and recent runs.
+#include <fmt/format.h>
+
+#include "client.hpp"
+#include "command.hpp"
+#include "output.hpp"
+#include "runs_table.hpp"
+
+namespace jobctl {
+
+void add_show(CLI::App& app) {
+  auto ref = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand("show", "a job: spec, state, next fires, recent runs");
+  cmd->add_option("job", *ref, "job id or name")->required();
+  cmd->callback([ref] {
+    Client client = connect();
+    auto reply = must(client.call({{"op", "show"}, {"job", *ref}}));
+    if (globals().json) {
+      job::proto::Json out = reply["job"];
+      out["next_fires"] = reply["next_fires"];
+      out["recent_runs"] = reply["runs"];
+      return print_json(out);
+    }
+    const auto& j = reply["job"];
+    const std::string command =
+        j["command"].is_array() ? [&] {
+          std::string s;
+          for (const auto& a : j["command"]) s += (s.empty() ? "" : " ") + a.get<std::string>();
+          return s;
+        }()
+                                : "sh -c " + j["command"].get<std::string>();
+    auto field = [](const char* k, const std::string& v) { fmt::print("{:<11}{}\n", k, v); };
+    field("id", cell(j["id"]));
+    field("name", cell(j["name"]));
+    field("state", cell(j["state"]));
+    field("schedule", cell(j["schedule"]) + (j["tz"].is_null() ? "" : " (" + cell(j["tz"]) + ")"));
+    field("priority", cell(j["priority"]));
+    field("timeout", cell(j["timeout"]));
+    field("command", command);
+    if (!j["cwd"].is_null()) field("cwd", cell(j["cwd"]));
+    for (const auto& [k, v] : j["env"].items()) field("env", k + "=" + v.get<std::string>());
+    field("created", short_time(j["created_at"]));
+    for (const auto& f : reply["next_fires"]) field("next fire", short_time(f));
+    if (!reply["runs"].empty()) {
+      fmt::print("\n");
+      print_runs(reply["runs"]);
+    }
+  });
+}
+
+}  // namespace jobctl

@@ -1,0 +1,130 @@
+#include "executor.hpp"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <vector>
+
+#include "time/rfc3339.hpp"
+
+extern char** environ;
+
+namespace jobd {
+namespace {
+
+// posix_spawn's attributes and file actions, released however we leave.
+struct SpawnSetup {
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_t actions;
+  SpawnSetup() {
+    posix_spawnattr_init(&attr);
+    posix_spawn_file_actions_init(&actions);
+  }
+  ~SpawnSetup() {
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  SpawnSetup(const SpawnSetup&) = delete;
+  SpawnSetup& operator=(const SpawnSetup&) = delete;
+};
+
+std::vector<std::string> environment(const job::sched::Job& job, const job::sched::Run& run,
+                                     const job::time::Zone& zone) {
+  std::vector<std::string> env;
+  auto overridden = [&](std::string_view entry) {
+    const std::string_view key = entry.substr(0, entry.find('='));
+    if (key.starts_with("JOBD_")) return true;
+    for (const auto& [k, v] : job.spec.env)
+      if (k == key) return true;
+    return false;
+  };
+  for (char** e = environ; *e; ++e)
+    if (!overridden(*e)) env.emplace_back(*e);
+  for (const auto& [k, v] : job.spec.env) env.push_back(k + "=" + v);
+  env.push_back("JOBD_JOB=" + job.spec.name);
+  env.push_back("JOBD_JOB_ID=" + job::sched::job_ref(job.id));
+  env.push_back("JOBD_RUN_ID=" + job::sched::run_ref(run.id));
+  env.push_back("JOBD_ATTEMPT=" + std::to_string(run.attempt));
+  env.push_back("JOBD_SCHEDULED_AT=" + job::time::format_rfc3339(run.scheduled_at, zone));
+  return env;
+}
+
+std::vector<char*> pointers(std::vector<std::string>& strings) {
+  std::vector<char*> p;
+  p.reserve(strings.size() + 1);
+  for (auto& s : strings) p.push_back(s.data());
+  p.push_back(nullptr);
+  return p;
+}
+
+}  // namespace
+
+job::Result<Spawned> spawn_run(const job::sched::Job& job, const job::sched::Run& run, const LogPaths& logs,
+                               const job::time::Zone& zone) {
+  SpawnSetup s;
+  // A new session: the run leads its own process group, signalled as a whole.
+  // Signal dispositions and mask are reset: jobd's handlers are not the job's.
+  sigset_t all, none;
+  sigfillset(&all);
+  sigemptyset(&none);
+  posix_spawnattr_setsigdefault(&s.attr, &all);
+  posix_spawnattr_setsigmask(&s.attr, &none);
+  posix_spawnattr_setflags(&s.attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  posix_spawn_file_actions_addopen(&s.actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&s.actions, 1, logs.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0640);
+  posix_spawn_file_actions_addopen(&s.actions, 2, logs.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0640);
+  if (!job.spec.cwd.empty()) posix_spawn_file_actions_addchdir_np(&s.actions, job.spec.cwd.c_str());
+
+  std::vector<std::string> argv =
+      job.spec.argv.empty() ? std::vector<std::string>{"/bin/sh", "-c", job.spec.shell} : job.spec.argv;
+  std::vector<std::string> env = environment(job, run, zone);
+  auto argv_p = pointers(argv);
+  auto env_p = pointers(env);
+  pid_t pid = 0;
+  // glibc reports a failed exec (or chdir, or open) as posix_spawnp's result.
+  const int rc = posix_spawnp(&pid, argv[0].c_str(), &s.actions, &s.attr, argv_p.data(), env_p.data());
+  if (rc != 0) {
+    std::string what = std::strerror(rc);
+    if (rc == ENOENT && !job.spec.cwd.empty() && access(job.spec.cwd.c_str(), X_OK) != 0)
+      what = "working directory " + job.spec.cwd + ": " + what;
+    else if (rc == ENOENT || rc == EACCES)
+      what = argv[0] + ": " + what;
+    return job::Error{job::Errc::internal, "cannot start: " + what};
+  }
+  return Spawned{pid, process_start_ticks(pid)};
+}
+
+int64_t process_start_ticks(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  if (!std::getline(stat, text)) return 0;
+  // Field 22, counted after the command name, which may itself hold spaces.
+  size_t pos = text.rfind(')');
+  if (pos == std::string::npos) return 0;
+  for (int field = 2; field < 22 && pos != std::string::npos; ++field) pos = text.find(' ', pos + 1);
+  return pos == std::string::npos ? 0 : std::strtoll(text.c_str() + pos + 1, nullptr, 10);
+}
+
+void trim_log(const std::string& path, int64_t max_bytes) {
+  struct stat st{};
+  if (stat(path.c_str(), &st) != 0 || st.st_size <= max_bytes) return;
+  std::ifstream in(path, std::ios::binary);
+  in.seekg(st.st_size - max_bytes);
+  std::string tail(static_cast<size_t>(max_bytes), '\0');
+  in.read(tail.data(), max_bytes);
+  const std::string tmp = path + ".trim";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(tail.data(), in.gcount());
+    if (!out) return;
+  }
+  std::rename(tmp.c_str(), path.c_str());
+}
+
+}  // namespace jobd

@@ -1,0 +1,36 @@
+// Starting runs as processes: posix_spawn (vfork-based in glibc, so its cost
+// does not grow with jobd's memory, unlike libuv 1.44's fork-based uv_spawn),
+// in a new session so that the run's whole process tree can be signalled, with
+// stdout and stderr opened as files for the child: no pipe, no descriptor kept
+// in jobd per running job.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "error.hpp"
+#include "sched/model.hpp"
+#include "time/zone.hpp"
+
+namespace jobd {
+
+struct Spawned {
+  pid_t pid;
+  int64_t start_ticks;  // from /proc/PID/stat: with the pid, names the process
+};
+
+struct LogPaths {
+  std::string out, err;
+};
+
+job::Result<Spawned> spawn_run(const job::sched::Job& job, const job::sched::Run& run, const LogPaths& logs,
+                               const job::time::Zone& zone);
+
+// The start time of a process in clock ticks since boot, or 0 if it is gone.
+int64_t process_start_ticks(pid_t pid);
+
+// Keeps the last max_bytes of a log file, dropping the head.
+void trim_log(const std::string& path, int64_t max_bytes);
+
+}  // namespace jobd

@@ -1,0 +1,99 @@
+// The daemon around the scheduler core: one libuv loop, a Unix-socket
+// listener speaking the line protocol (proto/protocol.hpp), the executor, and
+// group commit: all the state one loop turn changed is saved in one
+// transaction before any reply that depends on it is sent.
+#pragma once
+
+#include <uv.h>
+
+#include <chrono>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "executor.hpp"
+#include "proto/codec.hpp"
+#include "proto/protocol.hpp"
+#include "sched/scheduler.hpp"
+#include "store/store.hpp"
+
+namespace jobd {
+
+namespace proto = job::proto;
+
+struct Options {
+  std::string state_dir;
+  std::string socket_path;
+  int slots = 1;
+  job::time::Duration kill_grace = std::chrono::seconds{10};
+  int64_t log_max_bytes = 10 << 20;  // per stream; the tail is kept
+};
+
+class Server {
+ public:
+  Server(Options options, std::unique_ptr<job::store::Store> store, job::time::Zone zone);
+  ~Server();
+
+  // Restores the saved state, recovers runs left `running`, starts listening.
+  std::optional<job::Error> start();
+  // Runs the loop until a SIGTERM or SIGINT has been handled to the end.
+  void run();
+
+ private:
+  struct Session;
+  struct Waiter {
+    uint64_t session;
+    proto::Json id;
+    int64_t job;  // waiting for this job's next run to finish...
+    int64_t run;  // ...or for this run (0: not known yet)
+  };
+  struct Reply {
+    uint64_t session;
+    proto::Json body;
+    int64_t new_job = 0;  // the job a submit created: dropped if the commit fails
+  };
+
+  static job::time::Instant now();
+  void on_connection();
+  void on_line(Session& s, const std::string& line);
+  void handle(Session& s, const proto::Json& request);
+  void send(uint64_t session, const proto::Json& body);
+  void close_session(Session& s);
+  void expect(uint64_t session);  // the session awaits one more deferred reply
+  void settle(uint64_t session);  // ...which has now been sent
+  void after_io();  // the end of a loop turn: tick, commit, reply, spawn
+  bool commit();
+  void start_runs(const std::vector<int64_t>& runs);
+  void on_sigchld();
+  void on_adopted_exit(int64_t run);
+  void finished(int64_t run);
+  void arm_timer();
+  void begin_shutdown(int signum);
+  LogPaths log_paths(int64_t run) const;
+  proto::Json run_json(const job::sched::Run& run) const;
+  proto::Json job_json(const job::sched::Job& job) const;
+
+  Options options_;
+  std::unique_ptr<job::store::Store> store_;
+  job::time::Zone zone_;
+  job::sched::Scheduler sched_;
+  uv_loop_t* loop_;
+  uv_pipe_t listener_{};
+  uv_check_t check_{};
+  uv_timer_t timer_{};
+  uv_signal_t sigchld_{}, sigterm_{}, sigint_{};
+  uint64_t next_session_ = 1;
+  std::unordered_map<uint64_t, Session*> sessions_;
+  std::unordered_map<pid_t, int64_t> pids_;  // running child -> run
+  std::unordered_map<int64_t, uv_poll_t*> adopted_;  // run -> pidfd watch, after a restart
+  std::vector<Reply> pending_;               // sent once the turn's commit succeeds
+  std::set<int64_t> unsaved_jobs_, unsaved_runs_;  // a failed commit's changes, retried
+  std::vector<Waiter> waiters_;
+  std::chrono::steady_clock::time_point started_;
+  bool stopping_ = false;
+  bool listening_ = false;
+};
+
+}  // namespace jobd

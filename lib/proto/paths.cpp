@@ -1,0 +1,36 @@
+#include "proto/paths.hpp"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace job::proto {
+namespace {
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : std::string();
+}
+
+std::string home() {
+  if (auto h = env("HOME"); !h.empty()) return h;
+  const passwd* pw = getpwuid(getuid());
+  return pw && pw->pw_dir ? std::string(pw->pw_dir) : std::string("/");
+}
+
+}  // namespace
+
+std::string default_state_dir() {
+  if (geteuid() == 0) return "/var/lib/jobd";
+  if (auto xdg = env("XDG_STATE_HOME"); !xdg.empty()) return xdg + "/jobd";
+  return home() + "/.local/state/jobd";
+}
+
+std::string default_socket_path() {
+  if (geteuid() == 0) return "/run/jobd/jobd.sock";
+  if (auto xdg = env("XDG_RUNTIME_DIR"); !xdg.empty()) return xdg + "/jobd.sock";
+  return default_state_dir() + "/jobd.sock";
+}
+
+}  // namespace job::proto
