@@ -110,6 +110,10 @@ Store::~Store() {
   sqlite3_close(db_);
 }
 
+void Store::limit_pages_for_test(int64_t pages) {
+  exec(fmt::format("PRAGMA max_page_count = {}", pages).c_str());
+}
+
 std::optional<Error> Store::migrate() {
   sqlite3_stmt* st = nullptr;
   sqlite3_prepare_v2(db_, "PRAGMA user_version", -1, &st, nullptr);

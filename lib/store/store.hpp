@@ -39,6 +39,9 @@ class Store {
 
   int schema_version() const { return version_; }
 
+  // Caps the database at `pages` pages, so that tests can fill the "disk".
+  void limit_pages_for_test(int64_t pages);
+
  private:
   explicit Store(sqlite3* db) : db_(db) {}
   std::optional<Error> migrate();

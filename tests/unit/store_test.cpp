@@ -1,0 +1,112 @@
+// The SQLite store, on a real database in a temporary directory.
+#include <doctest/doctest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "store/store.hpp"
+#include "time/rfc3339.hpp"
+
+namespace {
+
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/jobd-store-test-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  std::string db() const { return (path / "jobd.db").string(); }
+};
+
+job::sched::Job sample_job(int64_t id) {
+  job::sched::Job j;
+  j.id = id;
+  j.spec.name = "job" + std::to_string(id);
+  j.spec.trigger = job::sched::JobSpec::Trigger::every;
+  j.spec.every = std::chrono::seconds{90};
+  j.spec.argv = {"echo", "hi"};
+  j.created_at = *job::time::parse_rfc3339("2026-01-01T00:00:00.123456Z");
+  j.next_fire = j.created_at + std::chrono::seconds{90};
+  return j;
+}
+
+job::sched::Run sample_run(int64_t id, int64_t job) {
+  job::sched::Run r;
+  r.id = id;
+  r.job = job;
+  r.state = job::sched::RunState::failed;
+  r.created_at = r.scheduled_at = *job::time::parse_rfc3339("2026-01-01T00:01:30Z");
+  r.started_at = r.created_at;
+  r.finished_at = r.created_at + std::chrono::milliseconds{1500};
+  r.exit_code = 3;
+  r.pid = 1234;
+  r.pid_start = 5678;
+  r.reason = "because";
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("a new database gets the whole schema; what is saved loads back") {
+  TempDir dir;
+  {
+    auto store = job::store::Store::open(dir.db());
+    REQUIRE(store);
+    CHECK((*store)->schema_version() == 1);
+    const auto job = sample_job(1);
+    const auto run = sample_run(1, 1);
+    CHECK_FALSE((*store)->save({&job}, {&run}));
+    auto updated = run;
+    updated.state = job::sched::RunState::succeeded;
+    updated.exit_code = 0;
+    CHECK_FALSE((*store)->save({}, {&updated}));
+  }
+  auto store = job::store::Store::open(dir.db());
+  REQUIRE(store);
+  auto snap = (*store)->load();
+  REQUIRE(snap);
+  REQUIRE(snap->jobs.size() == 1);
+  REQUIRE(snap->runs.size() == 1);
+  const auto& j = snap->jobs[0];
+  CHECK(j.spec == sample_job(1).spec);
+  CHECK(j.created_at == sample_job(1).created_at);
+  CHECK(j.next_fire == sample_job(1).next_fire);
+  const auto& r = snap->runs[0];
+  CHECK(r.state == job::sched::RunState::succeeded);
+  CHECK(r.exit_code == 0);
+  CHECK(r.finished_at == sample_run(1, 1).finished_at);
+  CHECK(r.pid_start == 5678);
+  CHECK(r.reason == "because");
+}
+
+TEST_CASE("a full disk fails the whole transaction and says so") {
+  TempDir dir;
+  auto store = job::store::Store::open(dir.db());
+  REQUIRE(store);
+  (*store)->limit_pages_for_test(8);
+  std::vector<job::sched::Job> jobs;
+  for (int i = 1; i <= 2000; ++i) jobs.push_back(sample_job(i));
+  std::vector<const job::sched::Job*> ptrs;
+  for (auto& j : jobs) ptrs.push_back(&j);
+  auto e = (*store)->save(ptrs, {});
+  REQUIRE(e);
+  CHECK(e->code == job::Errc::storage);
+  CHECK(e->message.find("full") != std::string::npos);
+  auto snap = (*store)->load();
+  REQUIRE(snap);
+  CHECK(snap->jobs.empty());  // all or nothing
+}
+
+TEST_CASE("a database from a newer jobd is refused") {
+  TempDir dir;
+  { REQUIRE(job::store::Store::open(dir.db())); }
+  sqlite3* db = nullptr;
+  sqlite3_open(dir.db().c_str(), &db);
+  sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  auto store = job::store::Store::open(dir.db());
+  REQUIRE_FALSE(store);
+  CHECK(store.error().message == "database schema version 99 is newer than this jobd (1); upgrade jobd");
+}
