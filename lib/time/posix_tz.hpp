@@ -1,8 +1,6 @@
 // The POSIX TZ rule that closes every TZif file (RFC 8536 section 3.3), such
-// as "EST5EDT,M3.2.0,M11.1.0". The tz database lists explicit transitions only
-// up to 2037; beyond them, the rule is the zone's future. date/tz reading the
-// OS database ignores it (New York would stay on EST forever after 2037), so
-// Zone consults this rule for instants past the last listed transition.
+// as "EST5EDT,M3.2.0,M11.1.0". Debian's TZif files list transitions only up
+// to 2037; beyond them, the rule is the zone's future (tzif.hpp applies it).
 #pragma once
 
 #include <cstdint>

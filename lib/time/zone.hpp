@@ -1,4 +1,6 @@
-// Time zones from the system tz database (IANA names, /usr/share/zoneinfo).
+// Time zones from the system tz database (IANA names, /usr/share/zoneinfo),
+// read from their TZif files (tzif.hpp) and continued by their footer rule
+// past the last listed transition.
 // A Zone is a cheap, copyable handle to immutable data that lives for the
 // whole process; lookups are thread-safe, and so is every const member.
 #pragma once
