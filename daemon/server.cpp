@@ -26,6 +26,10 @@ namespace {
 // rather than allowed to grow jobd's memory or stall anyone.
 constexpr size_t kMaxQueuedBytes = 16 << 20;
 
+// How long what needs no reply (a started run's pid) may wait to be saved
+// with other changes.
+constexpr job::time::Duration kCommitDelay = std::chrono::milliseconds{2};
+
 proto::Json error_body(const proto::Json& id, const Error& e) {
   return {{"id", id}, {"ok", false}, {"error", {{"code", job::code_name(e.code)}, {"message", e.message}}}};
 }
@@ -512,7 +516,8 @@ void Server::after_io() {
   if (!starts.empty()) {
     start_runs(std::exchange(starts, {}));
     carry_out();
-    commit();
+    // The pids just learned ride with the next commit, which the runs' own
+    // exits often trigger: one fsync instead of two. arm_timer() bounds the wait.
   }
   if (stopping_ && sched_.running() == 0) {
     uv_stop(loop_);
@@ -522,7 +527,11 @@ void Server::after_io() {
 }
 
 void Server::arm_timer() {
-  const auto next = sched_.next_wakeup();
+  auto next = sched_.next_wakeup();
+  if (sched_.dirty() || !pending_.empty()) {
+    const auto soon = now() + kCommitDelay;
+    if (!next || *next > soon) next = soon;
+  }
   if (!next) {
     uv_timer_stop(&timer_);
     return;

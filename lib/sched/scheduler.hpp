@@ -72,6 +72,7 @@ class Scheduler {
   std::vector<Action> take_actions() { return std::exchange(actions_, {}); }
   std::vector<int64_t> take_dirty_jobs() { return std::exchange(dirty_jobs_, {}); }
   std::vector<int64_t> take_dirty_runs() { return std::exchange(dirty_runs_, {}); }
+  bool dirty() const { return !dirty_jobs_.empty() || !dirty_runs_.empty(); }
 
   // Lookups. A job reference is an id ("j12") or a name; a run's is "r345".
   const Job* find_job(std::string_view ref) const;

@@ -1,0 +1,234 @@
+#!/usr/bin/python3
+"""jobd's benchmarks, side by side with task-spooler and xargs on this machine.
+
+    jobd_bench.py BUILD_DIR [--quick]
+
+BUILD_DIR holds daemon/jobd, cmd/jobctl and tests/bench/submit_load. Each
+benchmark starts a fresh jobd on a temporary state directory. Figures are
+printed as they come, then once more as a summary table. These are whole-system
+measurements on a shared machine: run it twice and quote medians.
+
+  submit      durable submits/s with 1, 8 and 64 concurrent clients
+  latency     submit latency p50/p99 at 5,000 submits/s (open loop)
+  due         due -> process started, on an idle node (p50/p99)
+  tsp         sequential CLI submits and end to end, jobctl vs task-spooler
+  e2e         5,000 trivial jobs end to end vs xargs -P spawning them
+  rss         jobd's RSS with 100,000 jobs defined
+  concurrent  as many concurrent `sleep` runs as the pid and fd limits allow,
+              with jobd's memory per running job and its descriptor count
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build")
+QUICK = "--quick" in sys.argv
+JOBD = os.path.join(BUILD, "daemon/jobd")
+JOBCTL = os.path.join(BUILD, "cmd/jobctl")
+LOAD = os.path.join(BUILD, "tests/bench/submit_load")
+results = []
+
+
+def report(name, value, unit, note=""):
+    results.append((name, value, unit, note))
+    print(f"{name:<48} {value:>12} {unit:<10} {note}", flush=True)
+
+
+class Jobd:
+    running = []
+
+    def __init__(self, slots):
+        self.dir = tempfile.mkdtemp(prefix="jobd-bench-")
+        self.sock = os.path.join(self.dir, "sock")
+        Jobd.running.append(self)
+        self.proc = subprocess.Popen([JOBD, "--state-dir", os.path.join(self.dir, "state"), "--socket", self.sock,
+                                      "--slots", str(slots)], stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not os.path.exists(self.sock):
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise SystemExit("jobd did not start")
+            time.sleep(0.01)
+
+    def ctl(self, *args):
+        return subprocess.run([JOBCTL, "--socket", self.sock, *args], capture_output=True, text=True)
+
+    def status(self):
+        return json.loads(self.ctl("--json", "status").stdout)
+
+    def load(self, *args):
+        out = subprocess.run([LOAD, self.sock, *args], capture_output=True, text=True)
+        if out.returncode != 0:
+            raise SystemExit(f"submit_load failed: {out.stderr}")
+        return json.loads(out.stdout)
+
+    def rss_kib(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+
+    def fds(self):
+        return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
+
+    def wait_idle(self, timeout=600):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            s = self.status()
+            if s["running"] == 0 and s["queued"] == 0:
+                return
+            time.sleep(0.005)
+        raise SystemExit("jobd did not become idle")
+
+    def stop(self):
+        Jobd.running.remove(self)
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=120)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+FUTURE = '{"at":"2099-01-01T00:00:00Z","argv":["true"]}'
+
+
+def bench_submit():
+    for clients in (1, 8, 64):
+        d = Jobd(2)
+        r = d.load("--clients", str(clients), "--count", str(5000 if QUICK else 30000), "--job", FUTURE)
+        d.stop()
+        report(f"submit, {clients} client(s), durable", round(r["submits_per_s"]), "submits/s",
+               f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms")
+
+
+def bench_latency():
+    d = Jobd(2)
+    r = d.load("--clients", "16", "--count", str(10000 if QUICK else 50000), "--rate", "5000", "--job", FUTURE)
+    d.stop()
+    report("submit latency at 5,000/s, p50", round(r["p50_ms"], 3), "ms")
+    report("submit latency at 5,000/s, p99", round(r["p99_ms"], 3), "ms", "target < 5 ms")
+
+
+def bench_due():
+    d = Jobd(2)
+    n = 50 if QUICK else 200
+    start = time.time() + 1.0
+    names = []
+    for i in range(n):
+        at = start + i * 0.025
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(at)) + f".{int(at % 1 * 1e6):06d}Z"
+        names.append((f"due{i}", at))
+        # date prints the time it runs: due -> exec of the job, and date's own start.
+        d.ctl("submit", "--name", f"due{i}", "--at", stamp, "--", "date", "+%s.%N")
+    lat = []
+    for name, at in names:
+        d.ctl("wait", name)  # its run, once it has ended
+        runs = json.loads(d.ctl("--json", "runs", name).stdout)
+        with open(runs[0]["stdout"]) as f:
+            lat.append((float(f.read()) - at) * 1000)
+    d.stop()
+    lat.sort()
+    report("due -> process started (idle node), p50", round(lat[len(lat) // 2], 3), "ms")
+    report("due -> process started (idle node), p99", round(lat[int(len(lat) * 0.99)], 3), "ms", "target < 5 ms")
+
+
+def timed(cmd, env=None):
+    t = time.monotonic()
+    subprocess.run(cmd, shell=True, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.monotonic() - t
+
+
+def bench_tsp():
+    n = 300 if QUICK else 1000
+    ts = tempfile.mkdtemp(prefix="tsp-bench-")
+    env = dict(os.environ, TS_SOCKET=os.path.join(ts, "sock"), TMPDIR=ts, TS_MAXFINISHED="100000")
+    subprocess.run("tsp -S 2", shell=True, env=env, check=True, stdout=subprocess.DEVNULL)
+    tsp_submit = timed(f"for i in $(seq {n}); do tsp true; done", env)
+    tsp_e2e = tsp_submit + timed("tsp -w", env)  # after the last submit: until all ran
+    subprocess.run("tsp -K", shell=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    shutil.rmtree(ts, ignore_errors=True)
+
+    d = Jobd(2)
+    t = time.monotonic()
+    subprocess.run(f"for i in $(seq {n}); do {JOBCTL} --socket {d.sock} submit -- true; done", shell=True,
+                   check=True, stdout=subprocess.DEVNULL)
+    jobd_submit = time.monotonic() - t
+    d.wait_idle()
+    jobd_e2e = time.monotonic() - t
+    d.stop()
+    report("sequential CLI submits: jobctl", round(n / jobd_submit), "submits/s", "durable ack")
+    report("sequential CLI submits: tsp", round(n / tsp_submit), "submits/s",
+           f"jobctl/tsp = {tsp_submit / jobd_submit:.2f} (target >= 0.8)")
+    report("CLI submit + run, end to end: jobd", round(n / jobd_e2e), "jobs/s")
+    report("CLI submit + run, end to end: tsp", round(n / tsp_e2e), "jobs/s",
+           f"jobd/tsp = {tsp_e2e / jobd_e2e:.2f} (target >= 1)")
+
+
+def bench_e2e():
+    n, p = 5000, 8
+    xargs = min(timed(f"seq {n} | xargs -P {p} -n 1 /bin/true") for _ in range(3))
+    best = 0
+    for _ in range(1 if QUICK else 3):
+        d = Jobd(p)
+        r = d.load("--clients", str(p), "--count", str(n), "--job", '{"argv":["/bin/true"]}', "--wait-idle")
+        d.stop()
+        best = max(best, r["end_to_end_per_s"])
+    report(f"{n} x /bin/true end to end: jobd, {p} slots", round(best), "jobs/s", "best of 3")
+    report(f"{n} x /bin/true: xargs -P {p}", round(n / xargs), "spawns/s",
+           f"jobd/xargs = {best * xargs / n:.2f} (target >= 0.9)")
+
+
+def bench_rss():
+    d = Jobd(2)
+    before = d.rss_kib()
+    n = 20000 if QUICK else 100000
+    d.load("--clients", "64", "--count", str(n), "--job", FUTURE)
+    after = d.rss_kib()
+    d.stop()
+    report(f"jobd RSS with {n} jobs defined", round(after / 1024, 1), "MiB",
+           f"{(after - before) * 1024 / n:.0f} bytes per job")
+
+
+def bench_concurrent():
+    pid_max = int(open("/proc/sys/kernel/pid_max").read())
+    in_use = len([p for p in os.listdir("/proc") if p.isdigit()])
+    n = 2000 if QUICK else min(25000, pid_max - in_use - 2000)
+    d = Jobd(n)
+    before_rss, before_fds = d.rss_kib(), d.fds()
+    d.load("--clients", "16", "--count", str(n), "--job", '{"argv":["sleep","300"]}')
+    deadline = time.monotonic() + 300
+    while d.status()["running"] < n and time.monotonic() < deadline:
+        time.sleep(0.1)
+    s = d.status()
+    rss, fds = d.rss_kib(), d.fds()
+    t = time.monotonic()
+    d.stop()  # SIGTERM: every run's process group gets SIGTERM
+    report(f"concurrent sleep runs (pid_max {pid_max})", s["running"], "running")
+    report("  jobd memory per running job", round((rss - before_rss) * 1024 / max(1, s["running"])), "bytes",
+           "target < 2 KiB; includes the job and run records")
+    report("  jobd descriptors, idle -> all running", f"{before_fds}->{fds}", "fds", "none held per running job")
+    report("  stopping jobd with all of them running", round(time.monotonic() - t, 1), "s")
+
+
+def main():
+    # A benchmark that fails must not leave its jobd behind.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    for f in (JOBD, JOBCTL, LOAD):
+        if not os.access(f, os.X_OK):
+            raise SystemExit(f"missing {f}: build first (meson compile -C {BUILD})")
+    only = [a for a in sys.argv[2:] if not a.startswith("--")]
+    for name, fn in [("submit", bench_submit), ("latency", bench_latency), ("due", bench_due), ("tsp", bench_tsp),
+                     ("e2e", bench_e2e), ("rss", bench_rss), ("concurrent", bench_concurrent)]:
+        if not only or name in only:
+            fn()
+    print("\nsummary")
+    for name, value, unit, note in results:
+        print(f"  {name:<48} {value:>12} {unit:<10} {note}")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        for d in list(Jobd.running):
+            d.stop()
