@@ -1,12 +1,15 @@
 #include "server.hpp"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <csignal>
+#include <cstring>
 #include <set>
 
 #include "cron/next.hpp"
@@ -35,6 +38,18 @@ proto::Json error_body(const proto::Json& id, const Error& e) {
 }
 
 proto::Json ok_body(const proto::Json& id) { return {{"id", id}, {"ok", true}}; }
+
+// Whether something accepts connections on the socket at `path`.
+bool socket_in_use(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return false;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const bool in_use = fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  if (fd >= 0) close(fd);
+  return in_use;
+}
 
 template <class T>
 T* handle_owner(const void* handle) {
@@ -142,7 +157,9 @@ std::optional<Error> Server::start() {
   mkdir((options_.state_dir + "/logs").c_str(), 0750);
   uv_pipe_init(loop_, &listener_, 0);
   listener_.data = this;
-  unlink(options_.socket_path.c_str());  // a stale socket: the lock file says no jobd owns it
+  if (socket_in_use(options_.socket_path))
+    return Error{Errc::internal, fmt::format("another jobd is listening on {}", options_.socket_path)};
+  unlink(options_.socket_path.c_str());  // stale: nobody answers on it
   const mode_t old_mask = umask(0177);  // the socket is 0600 until jobd knows identities
   int rc = uv_pipe_bind(&listener_, options_.socket_path.c_str());
   umask(old_mask);
@@ -178,7 +195,7 @@ void Server::run() {
   // Close every handle and let the loop deliver the close callbacks.
   std::vector<Session*> open_sessions;
   for (auto& [id, s] : sessions_) open_sessions.push_back(s);
-  for (Session* s : open_sessions) close_session(*s);
+  for (Session* s : open_sessions) close_session(*s, false);  // no waiting for clients that do not read
   for (auto& [run, poll] : adopted_) {
     uv_close(reinterpret_cast<uv_handle_t*>(poll), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
   }
@@ -211,8 +228,11 @@ void Server::on_connection() {
       [](uv_stream_t* stream, ssize_t n, const uv_buf_t* buf) {
         Session& session = *handle_owner<Session>(stream);
         if (n == UV_EOF) {
+          // A client that hung up waits for nothing: drop its waits. Its
+          // submits are answered (a half-closed socket still reads them).
           session.eof = true;
           uv_read_stop(stream);
+          session.server->drop_waiters(session.id);
           if (session.outstanding == 0) session.server->close_session(session);
           return;
         }
@@ -232,10 +252,14 @@ void Server::on_connection() {
       });
 }
 
-void Server::close_session(Session& s) {
+void Server::close_session(Session& s, bool flush) {
   if (s.closing) return;
   s.closing = true;
   sessions_.erase(s.id);
+  if (!flush) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&s.pipe), [](uv_handle_t* h) { delete handle_owner<Session>(h); });
+    return;
+  }
   // Let queued replies go out first (a shutdown completes after them).
   auto* req = new uv_shutdown_t{};
   const int rc = uv_shutdown(req, reinterpret_cast<uv_stream_t*>(&s.pipe), [](uv_shutdown_t* r, int) {
@@ -246,6 +270,13 @@ void Server::close_session(Session& s) {
     delete req;
     uv_close(reinterpret_cast<uv_handle_t*>(&s.pipe), [](uv_handle_t* h) { delete handle_owner<Session>(h); });
   }
+}
+
+void Server::drop_waiters(uint64_t session) {
+  auto gone = std::remove_if(waiters_.begin(), waiters_.end(), [&](const Waiter& w) { return w.session == session; });
+  const auto dropped = static_cast<int>(waiters_.end() - gone);
+  waiters_.erase(gone, waiters_.end());
+  if (auto it = sessions_.find(session); it != sessions_.end()) it->second->outstanding -= dropped;
 }
 
 void Server::settle(uint64_t session) {
@@ -289,7 +320,13 @@ void Server::on_line(Session& s, const std::string& line) {
   const auto request = proto::Json::parse(line, nullptr, false);
   if (request.is_discarded() || !request.is_object())
     return send(s.id, error_body(nullptr, {Errc::bad_request, "malformed request: expected one JSON object per line"}));
-  handle(s, request);
+  try {
+    handle(s, request);
+  } catch (const proto::Json::exception& e) {
+    // A field of the wrong type ("op": 5, "limit": "ten").
+    const proto::Json id = request.contains("id") ? request["id"] : proto::Json(nullptr);
+    send(s.id, error_body(id, {Errc::bad_request, fmt::format("malformed request: {}", e.what())}));
+  }
 }
 
 void Server::handle(Session& s, const proto::Json& req) {
@@ -580,7 +617,11 @@ void Server::on_adopted_exit(int64_t id) {
   uv_poll_stop(poll);
   uv_close(reinterpret_cast<uv_handle_t*>(poll), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
   close(fd);
-  sched_.lost(id, "it ended while jobd was restarting; its exit status is unknown", now());
+  const sched::Run* run = sched_.run(id);
+  if (run && run->timeout_sent)
+    sched_.exited(id, std::nullopt, 0, now());  // killed for its timeout: timed_out
+  else
+    sched_.lost(id, "it ended while jobd was restarting; its exit status is unknown", now());
 }
 
 void Server::begin_shutdown(int signum) {

@@ -60,7 +60,8 @@ class Server {
   void on_line(Session& s, const std::string& line);
   void handle(Session& s, const proto::Json& request);
   void send(uint64_t session, const proto::Json& body);
-  void close_session(Session& s);
+  void close_session(Session& s, bool flush = true);
+  void drop_waiters(uint64_t session);
   void expect(uint64_t session);  // the session awaits one more deferred reply
   void settle(uint64_t session);  // ...which has now been sent
   void after_io();  // the end of a loop turn: tick, commit, reply, spawn

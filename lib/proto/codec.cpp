@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <limits>
+
 #include "time/duration.hpp"
 #include "time/rfc3339.hpp"
 
@@ -59,7 +61,9 @@ Result<sched::JobSpec> spec_from_json(const Json& j) {
     } else if (key == "tz") {
       problem = want_string(spec.tz);
     } else if (key == "priority") {
-      if (!value.is_number_integer()) return bad("priority: expected an integer");
+      if (!value.is_number_integer() ||
+          (value.is_number_unsigned() && value.get<uint64_t>() > uint64_t{std::numeric_limits<int64_t>::max()}))
+        return bad("priority: expected an integer");
       spec.priority = value.get<int64_t>();
     } else if (key == "argv") {
       if (!value.is_array()) return bad("argv: expected an array of strings");

@@ -6,8 +6,9 @@
 //   reply:               {"id":7,"ok":true,...}
 //                        {"id":7,"ok":false,"error":{"code":"invalid_cron","message":"..."}}
 //
-// A frame is one line of at most kMaxFrame bytes. A longer line, or one that
-// is not a JSON object, gets an error reply and the connection is closed.
+// A frame is one line of at most kMaxFrame bytes. A line that is not a JSON
+// object, or an unknown op, gets an error reply; a longer line gets an error
+// reply and the connection is closed (the stream cannot be resynchronised).
 // Ops and their fields are listed in jobctl(1), section PROTOCOL.
 #pragma once
 

@@ -188,7 +188,7 @@ void Scheduler::tick(time::Instant now) {
       }
     }
   }
-  while (running_ < config_.slots && !ready_.empty()) {
+  while (!stopping_ && running_ < config_.slots && !ready_.empty()) {
     const Ready r = ready_.top();
     ready_.pop();
     auto it = runs_.find(r.run);
@@ -247,6 +247,7 @@ void Scheduler::finish(Run& run, RunState to, time::Instant now) {
 }
 
 void Scheduler::shutdown(time::Instant now) {
+  stopping_ = true;
   for (auto& [id, run] : runs_) {
     if (run.state != RunState::running) continue;
     actions_.push_back({Action::Kind::signal, id, SIGTERM});
@@ -282,7 +283,7 @@ std::vector<const Run*> Scheduler::recent_runs(const Job* job, size_t limit) con
 }
 
 std::optional<time::Instant> Scheduler::next_wakeup() const {
-  if (!ready_.empty() && running_ < config_.slots) return time::Instant::min();
+  if (!stopping_ && !ready_.empty() && running_ < config_.slots) return time::Instant::min();
   if (timers_.empty()) return std::nullopt;
   return timers_.top().when;
 }

@@ -61,7 +61,8 @@ class Scheduler {
   // A run's process ended: exit_code, or the signal that killed it.
   void exited(int64_t run, std::optional<int> exit_code, int signal, time::Instant now);
   void lost(int64_t run, std::string reason, time::Instant now);
-  // Stop: every running process group gets SIGTERM now and SIGKILL after the grace.
+  // Stop: every running process group gets SIGTERM now and SIGKILL after the
+  // grace, and nothing starts any more.
   void shutdown(time::Instant now);
   // Undoes a submit whose commit failed: the job and its runs vanish. None of
   // its runs has been started (starts wait for the commit).
@@ -127,6 +128,7 @@ class Scheduler {
   int64_t next_seq_ = 0;
   int running_ = 0;
   size_t queued_ = 0;
+  bool stopping_ = false;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   std::priority_queue<Ready> ready_;
   std::vector<Action> actions_;

@@ -271,3 +271,19 @@ TEST_CASE("the transition table") {
   CHECK(job::sched::run_state_from("timed_out") == RunState::timed_out);
   CHECK(job::sched::name(RunState::timed_out) == "timed_out");
 }
+
+TEST_CASE("shutdown signals running runs and starts no queued one") {
+  Scheduler s({.slots = 1, .kill_grace = 5s});
+  for (const char* n : {"a", "b"}) REQUIRE(s.submit(spec(n), T0));
+  s.tick(T0);
+  const int64_t a = starts(s).at(0);
+  s.shutdown(T0 + 1s);
+  auto actions = s.take_actions();
+  REQUIRE(actions.size() == 1);
+  CHECK(actions[0].signal == SIGTERM);
+  s.exited(a, std::nullopt, SIGTERM, T0 + 2s);
+  s.tick(T0 + 2s);
+  CHECK(starts(s).empty());
+  CHECK(s.queued() == 1);
+  CHECK(s.next_wakeup() != Instant::min());
+}
