@@ -1,6 +1,5 @@
 #include "proto/paths.hpp"
 
-#include <pwd.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -13,10 +12,11 @@ std::string env(const char* name) {
   return v && *v ? std::string(v) : std::string();
 }
 
+// $HOME, which login sets. (No getpwuid: jobctl is linked statically, and
+// glibc's user lookups need its shared libraries.)
 std::string home() {
-  if (auto h = env("HOME"); !h.empty()) return h;
-  const passwd* pw = getpwuid(getuid());
-  return pw && pw->pw_dir ? std::string(pw->pw_dir) : std::string("/");
+  auto h = env("HOME");
+  return h.empty() ? std::string("/") : h;
 }
 
 }  // namespace

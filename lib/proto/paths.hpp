@@ -6,7 +6,7 @@
 
 namespace job::proto {
 
-// As root: /var/lib/jobd. Otherwise: $XDG_STATE_HOME/jobd, else ~/.local/state/jobd.
+// As root: /var/lib/jobd. Otherwise: $XDG_STATE_HOME/jobd, else $HOME/.local/state/jobd.
 std::string default_state_dir();
 // As root: /run/jobd/jobd.sock. Otherwise: $XDG_RUNTIME_DIR/jobd.sock, else
 // jobd.sock in the default state directory.
