@@ -67,7 +67,7 @@ void add_submit(CLI::App& app) {
   cmd->add_option("--tz", o->tz, "IANA time zone of the cron schedule (default: jobd's)");
   cmd->add_option("--priority", o->priority, "higher runs first when slots are busy (default 0)");
   cmd->add_option("--timeout", o->timeout, "kill the run's process group after DURATION");
-  cmd->add_option("--env", o->env, "KEY=VALUE added to the environment (repeatable)");
+  cmd->add_option("--env", o->env, "KEY=VALUE added to the environment (repeatable)")->allow_extra_args(false);
   cmd->add_option("--cwd", o->cwd, "working directory (absolute)");
   cmd->add_option("--shell", o->shell, "a command line for /bin/sh -c, instead of -- COMMAND");
   cmd->add_flag("--wait", o->wait, "wait for the first run; exit 0 if it succeeded, 1 if not");
