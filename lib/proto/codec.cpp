@@ -26,7 +26,10 @@ Result<sched::JobSpec> spec_from_json(const Json& j) {
   if (!j.is_object()) return bad("the job must be a JSON object");
   sched::JobSpec spec;
   int triggers = 0;
-  for (const auto& [key, value] : j.items()) {
+  for (const auto& item : j.items()) {
+    // Named, not structured bindings: clang 14 cannot capture those in lambdas.
+    const std::string& key = item.key();
+    const Json& value = item.value();
     auto want_string = [&](std::string& out) -> std::optional<Error> {
       if (!value.is_string()) return bad(fmt::format("{}: expected a string", key));
       out = value.get<std::string>();
