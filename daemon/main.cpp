@@ -26,7 +26,7 @@ struct ConfigError {
   std::string message;
 };
 
-// jobd.toml (jobd.toml(5)): the same settings as the options, which win.
+// jobd.toml (jobd(8), CONFIGURATION): the same settings as the options, which win.
 void read_config(const std::string& path, jobd::Options& o, bool has_state, bool has_socket, bool has_slots) {
   toml::table t;
   try {

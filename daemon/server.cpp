@@ -157,6 +157,10 @@ std::optional<Error> Server::start() {
   mkdir((options_.state_dir + "/logs").c_str(), 0750);
   uv_pipe_init(loop_, &listener_, 0);
   listener_.data = this;
+  if (options_.socket_path.size() >= sizeof(sockaddr_un{}.sun_path))
+    return Error{Errc::invalid_argument, fmt::format("socket path too long ({} bytes, at most {}): {}",
+                                                     options_.socket_path.size(), sizeof(sockaddr_un{}.sun_path) - 1,
+                                                     options_.socket_path)};
   if (socket_in_use(options_.socket_path))
     return Error{Errc::internal, fmt::format("another jobd is listening on {}", options_.socket_path)};
   unlink(options_.socket_path.c_str());  // stale: nobody answers on it
@@ -573,12 +577,12 @@ void Server::arm_timer() {
     uv_timer_stop(&timer_);
     return;
   }
-  const auto wait = *next - now();
-  const auto ms = wait <= job::time::Duration::zero()
-                      ? uint64_t{0}
-                      : static_cast<uint64_t>(std::chrono::ceil<std::chrono::milliseconds>(wait).count());
-  // The timer only wakes the loop; after_io (a check handle) does the work.
-  uv_timer_start(&timer_, [](uv_timer_t*) {}, ms, 0);
+  const auto t = now();
+  const auto ms = *next <= t ? uint64_t{0}
+                             : static_cast<uint64_t>(std::chrono::ceil<std::chrono::milliseconds>(*next - t).count());
+  // The work is done here, not left to the check handle: a due timer runs
+  // before the poll, which would then block until some I/O arrives.
+  uv_timer_start(&timer_, [](uv_timer_t* timer) { handle_owner<Server>(timer)->after_io(); }, ms, 0);
 }
 
 void Server::on_sigchld() {
@@ -635,8 +639,7 @@ void Server::begin_shutdown(int signum) {
     listening_ = false;
   }
   sched_.shutdown(now());
-  // Wake the loop so the check handle carries the shutdown out.
-  uv_timer_start(&timer_, [](uv_timer_t*) {}, 0, 0);
+  after_io();  // signal the running runs now
 }
 
 }  // namespace jobd

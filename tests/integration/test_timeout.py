@@ -67,6 +67,21 @@ def test_timeout_kills_what_ignores_sigterm(ctx):
     all_gone(ctx, m, 'the run that ignored SIGTERM timed out')
 
 
+def test_timers_fire_without_client_traffic(ctx):
+    # Nobody talks to jobd while the timeout and then the grace run out: its
+    # own timers must drive SIGTERM and SIGKILL (a due timer once went unseen
+    # until some I/O woke the loop).
+    j = ctx.jobd(config='kill_grace = "1s"\n')
+    m = ctx.marker()
+    job = j.submit('--name', 'quiet', '--timeout', '1s', '--shell', f"trap '' TERM; sleep {m} & sleep {m}")
+    tree_of(ctx, m, 2)
+    all_gone(ctx, m, 'the timeout and the grace ran out, with no client talking to jobd')
+    run = j.wait_for_runs(job, 1, timeout=20)[0]
+    ctx.check(run['state'] == 'timed_out', f'the run should be timed_out: {run}')
+    took = parse_time(run['finished_at']) - parse_time(run['started_at'])
+    ctx.check(took < 4.0 * h.TIME_SCALE, f'timeout 1s + grace 1s took {took:.3f}s: a timer waited for I/O')
+
+
 def test_sigterm_stops_jobd_and_its_runs(ctx):
     j = ctx.jobd()
     m = ctx.marker()
@@ -180,6 +195,7 @@ if __name__ == '__main__':
     h.main('run timeouts and stopping jobd', [
         test_timeout_kills_the_tree,
         test_timeout_kills_what_ignores_sigterm,
+        test_timers_fire_without_client_traffic,
         test_sigterm_stops_jobd_and_its_runs,
         test_sigint_stops_jobd,
         test_sigterm_with_a_stubborn_run,
