@@ -65,8 +65,15 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
 
 }  // namespace
 
-job::Result<Spawned> spawn_run(const job::sched::Job& job, const job::sched::Run& run, const LogPaths& logs,
-                               const job::time::Zone& zone) {
+SpawnRequest spawn_request(const job::sched::Job& job, const job::sched::Run& run, const LogPaths& logs,
+                           const job::time::Zone& zone) {
+  return {run.id,
+          job.spec.argv.empty() ? std::vector<std::string>{"/bin/sh", "-c", job.spec.shell} : job.spec.argv,
+          environment(job, run, zone), job.spec.cwd, logs};
+}
+
+job::Result<Spawned> spawn(const SpawnRequest& request) {
+  const LogPaths& logs = request.logs;
   SpawnSetup s;
   // A new session: the run leads its own process group, signalled as a whole.
   // Signal dispositions and mask are reset: jobd's handlers are not the job's.
@@ -79,11 +86,10 @@ job::Result<Spawned> spawn_run(const job::sched::Job& job, const job::sched::Run
   posix_spawn_file_actions_addopen(&s.actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&s.actions, 1, logs.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0640);
   posix_spawn_file_actions_addopen(&s.actions, 2, logs.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0640);
-  if (!job.spec.cwd.empty()) posix_spawn_file_actions_addchdir_np(&s.actions, job.spec.cwd.c_str());
+  if (!request.cwd.empty()) posix_spawn_file_actions_addchdir_np(&s.actions, request.cwd.c_str());
 
-  std::vector<std::string> argv =
-      job.spec.argv.empty() ? std::vector<std::string>{"/bin/sh", "-c", job.spec.shell} : job.spec.argv;
-  std::vector<std::string> env = environment(job, run, zone);
+  std::vector<std::string> argv = request.argv;
+  std::vector<std::string> env = request.env;
   auto argv_p = pointers(argv);
   auto env_p = pointers(env);
   pid_t pid = 0;
@@ -91,8 +97,8 @@ job::Result<Spawned> spawn_run(const job::sched::Job& job, const job::sched::Run
   const int rc = posix_spawnp(&pid, argv[0].c_str(), &s.actions, &s.attr, argv_p.data(), env_p.data());
   if (rc != 0) {
     std::string what = std::strerror(rc);
-    if (rc == ENOENT && !job.spec.cwd.empty() && access(job.spec.cwd.c_str(), X_OK) != 0)
-      what = "working directory " + job.spec.cwd + ": " + what;
+    if (rc == ENOENT && !request.cwd.empty() && access(request.cwd.c_str(), X_OK) != 0)
+      what = "working directory " + request.cwd + ": " + what;
     else if (rc == ENOENT || rc == EACCES)
       what = argv[0] + ": " + what;
     return job::Error{job::Errc::internal, "cannot start: " + what};

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 #include "error.hpp"
 #include "sched/model.hpp"
@@ -24,8 +25,21 @@ struct LogPaths {
   std::string out, err;
 };
 
-job::Result<Spawned> spawn_run(const job::sched::Job& job, const job::sched::Run& run, const LogPaths& logs,
-                               const job::time::Zone& zone);
+// Everything a spawn needs, copied out of the job and run on the loop thread,
+// so that the spawn itself may happen on another thread.
+struct SpawnRequest {
+  int64_t run;
+  std::vector<std::string> argv;
+  std::vector<std::string> env;
+  std::string cwd;
+  LogPaths logs;
+};
+
+SpawnRequest spawn_request(const job::sched::Job& job, const job::sched::Run& run, const LogPaths& logs,
+                           const job::time::Zone& zone);
+
+// Starts the process. Thread-safe: it touches nothing but its argument.
+job::Result<Spawned> spawn(const SpawnRequest& request);
 
 // The start time of a process in clock ticks since boot, or 0 if it is gone.
 int64_t process_start_ticks(pid_t pid);

@@ -175,6 +175,7 @@ std::optional<Error> Server::start() {
     return Error{Errc::internal, fmt::format("cannot listen on {}: {}", options_.socket_path, uv_strerror(rc))};
   listening_ = true;
 
+  spawner_ = std::make_unique<Spawner>(loop_, [this](SpawnResult r) { on_spawned(std::move(r)); });
   uv_check_init(loop_, &check_);
   check_.data = this;
   uv_check_start(&check_, [](uv_check_t* c) { handle_owner<Server>(c)->after_io(); });
@@ -204,6 +205,7 @@ void Server::run() {
     uv_close(reinterpret_cast<uv_handle_t*>(poll), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
   }
   adopted_.clear();
+  spawner_->close();
   for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&check_), reinterpret_cast<uv_handle_t*>(&timer_),
                          reinterpret_cast<uv_handle_t*>(&sigchld_), reinterpret_cast<uv_handle_t*>(&sigterm_),
                          reinterpret_cast<uv_handle_t*>(&sigint_)})
@@ -516,19 +518,28 @@ bool Server::commit() {
 }
 
 void Server::start_runs(const std::vector<int64_t>& ids) {
-  const auto t = now();
   for (int64_t id : ids) {
     const sched::Run* run = sched_.run(id);
     if (!run || run->state != sched::RunState::running) continue;  // undone with its job
-    const sched::Job& job = *sched_.job(run->job);
-    auto spawned = spawn_run(job, *run, log_paths(id), zone_);
-    if (!spawned) {
-      sched_.start_failed(id, spawned.error().message, t);
-      continue;
-    }
-    pids_[spawned->pid] = id;
-    sched_.started(id, spawned->pid, spawned->start_ticks);
-    log(Level::info, "jobd: run {} of job {} started, pid {}", sched::run_ref(id), job.spec.name, spawned->pid);
+    spawner_->submit(spawn_request(*sched_.job(run->job), *run, log_paths(id), zone_));
+  }
+}
+
+void Server::on_spawned(SpawnResult result) {
+  const auto t = now();
+  const int64_t id = result.run;
+  if (!result.spawned) return sched_.start_failed(id, result.spawned.error().message, t);
+  const pid_t pid = result.spawned->pid;
+  pids_[pid] = id;
+  sched_.started(id, pid, result.spawned->start_ticks);
+  const sched::Run* run = sched_.run(id);
+  log(Level::info, "jobd: run {} of job {} started, pid {}", sched::run_ref(id), sched_.job(run->job)->spec.name, pid);
+  // Signals decided while the pid was still unknown.
+  if (stopping_ || run->timeout_sent) kill(-pid, SIGTERM);
+  if (auto early = early_exits_.find(pid); early != early_exits_.end()) {
+    const int status = early->second;
+    early_exits_.erase(early);
+    record_exit(id, pid, status, t);
   }
 }
 
@@ -598,17 +609,22 @@ void Server::on_sigchld() {
     if (run && (run->timeout_sent || stopping_)) kill(-pid, SIGKILL);
     int status = 0;
     waitpid(pid, &status, 0);
-    if (!run) continue;
-    const int64_t id = it->second;
-    pids_.erase(it);
-    if (WIFEXITED(status))
-      sched_.exited(id, WEXITSTATUS(status), 0, t);
-    else if (WIFSIGNALED(status))
-      sched_.exited(id, std::nullopt, WTERMSIG(status), t);
-    const LogPaths logs = log_paths(id);
-    trim_log(logs.out, options_.log_max_bytes);
-    trim_log(logs.err, options_.log_max_bytes);
+    if (run)
+      record_exit(it->second, pid, status, t);
+    else if (spawner_->in_flight() > 0)
+      early_exits_[pid] = status;  // a run whose spawn result is still on its way
   }
+}
+
+void Server::record_exit(int64_t id, pid_t pid, int status, job::time::Instant t) {
+  pids_.erase(pid);
+  if (WIFEXITED(status))
+    sched_.exited(id, WEXITSTATUS(status), 0, t);
+  else if (WIFSIGNALED(status))
+    sched_.exited(id, std::nullopt, WTERMSIG(status), t);
+  const LogPaths logs = log_paths(id);
+  trim_log(logs.out, options_.log_max_bytes);
+  trim_log(logs.err, options_.log_max_bytes);
 }
 
 void Server::on_adopted_exit(int64_t id) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "executor.hpp"
+#include "spawner.hpp"
 #include "proto/codec.hpp"
 #include "proto/protocol.hpp"
 #include "sched/scheduler.hpp"
@@ -67,7 +68,9 @@ class Server {
   void after_io();  // the end of a loop turn: tick, commit, reply, spawn
   bool commit();
   void start_runs(const std::vector<int64_t>& runs);
+  void on_spawned(SpawnResult result);
   void on_sigchld();
+  void record_exit(int64_t run, pid_t pid, int status, job::time::Instant t);
   void on_adopted_exit(int64_t run);
   void finished(int64_t run);
   void arm_timer();
@@ -88,6 +91,9 @@ class Server {
   uint64_t next_session_ = 1;
   std::unordered_map<uint64_t, Session*> sessions_;
   std::unordered_map<pid_t, int64_t> pids_;  // running child -> run
+  std::unique_ptr<Spawner> spawner_;
+  // Children reaped before the spawner told us whose they were: pid -> status.
+  std::unordered_map<pid_t, int> early_exits_;
   std::unordered_map<int64_t, uv_poll_t*> adopted_;  // run -> pidfd watch, after a restart
   std::vector<Reply> pending_;               // sent once the turn's commit succeeds
   std::set<int64_t> unsaved_jobs_, unsaved_runs_;  // a failed commit's changes, retried
