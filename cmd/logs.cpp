@@ -1,4 +1,4 @@
-// jobctl logs RUN [--stderr] [--follow]: a run's output. The files live
+// jobctl logs RUN|JOB [--stderr] [--follow]: a run's output (a job's newest run's). The files live
 // under jobd's state directory on this machine; --follow prints what is
 // appended until the run ends.
 #include <fmt/format.h>
@@ -9,6 +9,7 @@
 #include "client.hpp"
 #include "command.hpp"
 #include "output.hpp"
+#include "sched/model.hpp"
 
 namespace jobctl {
 namespace {
@@ -37,7 +38,13 @@ std::streamoff copy_from(const std::string& path, std::streamoff offset) {
 
 void run_logs(const LogsOptions& o) {
   Client client = connect();
-  auto run = must(client.call({{"op", "run"}, {"run", o.run}}))["run"];
+  std::string ref = o.run;
+  if (!job::sched::parse_ref(ref, 'r')) {  // a job: its newest run
+    const auto runs = must(client.call({{"op", "runs"}, {"job", ref}, {"limit", 1}}))["runs"];
+    if (runs.empty()) throw Failure{{job::Errc::not_found, fmt::format("job \"{}\" has no runs yet", ref)}};
+    ref = runs[0]["id"].get<std::string>();
+  }
+  auto run = must(client.call({{"op", "run"}, {"run", ref}}))["run"];
   const std::string path = run[o.stderr_stream ? "stderr" : "stdout"].get<std::string>();
   std::streamoff offset = copy_from(path, 0);
   // Polled, not watched: output files may live on any file system.
@@ -47,7 +54,7 @@ void run_logs(const LogsOptions& o) {
     offset = copy_from(path, offset);
     if (over) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    run = must(client.call({{"op", "run"}, {"run", o.run}}))["run"];
+    run = must(client.call({{"op", "run"}, {"run", ref}}))["run"];
   }
 }
 
@@ -56,7 +63,7 @@ void run_logs(const LogsOptions& o) {
 void add_logs(CLI::App& app) {
   auto o = std::make_shared<LogsOptions>();
   auto* cmd = app.add_subcommand("logs", "print a run's output (stdout, or --stderr)");
-  cmd->add_option("run", o->run, "run id, e.g. r12")->required();
+  cmd->add_option("run", o->run, "run id (r12), or a job id or name for its newest run")->required();
   cmd->add_flag("--stderr", o->stderr_stream, "print its standard error instead");
   cmd->add_flag("--follow,-f", o->follow, "keep printing until the run ends");
   cmd->callback([o] { run_logs(*o); });

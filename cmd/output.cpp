@@ -33,6 +33,16 @@ std::string cell(const job::proto::Json& v) {
   return v.dump();
 }
 
+std::string shell_quote(const std::string& word) {
+  const bool safe = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("@%+=:,./-_").find(c) != std::string_view::npos;
+  });
+  if (safe) return word;
+  std::string out = "'";
+  for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
 std::string short_time(const job::proto::Json& v) {
   if (!v.is_string()) return "-";
   std::string s = v.get<std::string>();

@@ -13,6 +13,8 @@ void print_json(const job::proto::Json& j);
 void print_table(const std::vector<std::string>& headers, const std::vector<std::vector<std::string>>& rows);
 // A JSON value as a table cell: "-" for null, strings unquoted.
 std::string cell(const job::proto::Json& v);
+// A word as a POSIX shell reads it back: as is when safe, else 'single-quoted'.
+std::string shell_quote(const std::string& word);
 // An RFC 3339 instant without its fraction of a second, for tables.
 std::string short_time(const job::proto::Json& v);
 

@@ -22,13 +22,11 @@ void add_show(CLI::App& app) {
       return print_json(out);
     }
     const auto& j = reply["job"];
-    const std::string command =
-        j["command"].is_array() ? [&] {
-          std::string s;
-          for (const auto& a : j["command"]) s += (s.empty() ? "" : " ") + a.get<std::string>();
-          return s;
-        }()
-                                : "sh -c " + j["command"].get<std::string>();
+    std::string command;
+    if (j["command"].is_array())
+      for (const auto& a : j["command"]) command += (command.empty() ? "" : " ") + shell_quote(a.get<std::string>());
+    else
+      command = "sh -c " + shell_quote(j["command"].get<std::string>());
     auto field = [](const char* k, const std::string& v) { fmt::print("{:<11}{}\n", k, v); };
     field("id", cell(j["id"]));
     field("name", cell(j["name"]));

@@ -91,6 +91,14 @@ def test_submit_runs_and_logs(ctx):
     ctx.check(out == 'hello\n', f'logs {runs[0]["id"]} should print "hello\\n", printed {out!r}')
     err = j.ok('logs', runs[0]['id'], '--stderr').out
     ctx.check(err == 'to-stderr\n', f'logs --stderr should print "to-stderr\\n", printed {err!r}')
+    by_job = j.ok('logs', job).out
+    ctx.check(by_job == 'hello\n', f'logs {job} (a job) should print its newest run\'s output, printed {by_job!r}')
+    shown = j.ok('show', job).out
+    ctx.check("command    sh -c 'echo hello; echo to-stderr >&2'" in shown,
+              f'show should quote the command as a shell reads it back:\n{shown}')
+    j.ok('submit', '--name', 'never', '--at', '2099-01-01T00:00:00Z', '--', 'true')
+    none = j.ctl('logs', 'never')
+    ctx.check(none.rc == 3 and 'has no runs yet' in none.err, f'logs of a job without runs: exit 3: {none.describe()}')
 
 
 def test_logs_follow(ctx):
