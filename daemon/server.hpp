@@ -43,7 +43,7 @@ class Server {
   void run();
 
  private:
-  struct Session;
+  struct Session;  // session.hpp
   struct Waiter {
     uint64_t session;
     proto::Json id;
@@ -58,8 +58,19 @@ class Server {
 
   static job::time::Instant now();
   void on_connection();
+  // The protocol's ops (requests.cpp), found by name in ops().
+  using Op = void (Server::*)(Session&, const proto::Json& id, const proto::Json& request);
+  static const std::vector<std::pair<std::string_view, Op>>& ops();
   void on_line(Session& s, const std::string& line);
-  void handle(Session& s, const proto::Json& request);
+  void op_submit(Session& s, const proto::Json& id, const proto::Json& req);
+  void op_list(Session& s, const proto::Json& id, const proto::Json& req);
+  void op_show(Session& s, const proto::Json& id, const proto::Json& req);
+  void op_runs(Session& s, const proto::Json& id, const proto::Json& req);
+  void op_run(Session& s, const proto::Json& id, const proto::Json& req);
+  void op_wait(Session& s, const proto::Json& id, const proto::Json& req);
+  void op_status(Session& s, const proto::Json& id, const proto::Json& req);
+  job::Result<const job::sched::Job*> job_field(const proto::Json& req, const char* key) const;
+  job::Result<const job::sched::Run*> run_field(const proto::Json& req, const char* key) const;
   void send(uint64_t session, const proto::Json& body);
   void close_session(Session& s, bool flush = true);
   void drop_waiters(uint64_t session);

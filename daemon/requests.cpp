@@ -1,0 +1,196 @@
+// The ops of the protocol (jobctl(1), PROTOCOL): one method each, and the
+// answers to waiters when runs finish.
+#include <unistd.h>
+
+#include "cron/next.hpp"
+#include "log.hpp"
+#include "session.hpp"
+#include "time/rfc3339.hpp"
+
+namespace jobd {
+
+using job::Errc;
+using job::Error;
+namespace sched = job::sched;
+
+const std::vector<std::pair<std::string_view, Server::Op>>& Server::ops() {
+  static const std::vector<std::pair<std::string_view, Op>> table = {
+      {"submit", &Server::op_submit}, {"list", &Server::op_list}, {"show", &Server::op_show},
+      {"runs", &Server::op_runs},     {"run", &Server::op_run},   {"wait", &Server::op_wait},
+      {"status", &Server::op_status},
+  };
+  return table;
+}
+
+void Server::on_line(Session& s, const std::string& line) {
+  if (line.empty()) return;
+  const auto request = proto::Json::parse(line, nullptr, false);
+  if (request.is_discarded() || !request.is_object())
+    return send(s.id, error_body(nullptr, {Errc::bad_request, "malformed request: expected one JSON object per line"}));
+  const proto::Json id = request.contains("id") ? request["id"] : proto::Json(nullptr);
+  try {
+    const auto op = request.value("op", std::string());
+    for (const auto& [name, method] : ops())
+      if (name == op) return (this->*method)(s, id, request);
+    send(s.id, error_body(id, {Errc::bad_request, op.empty() ? std::string("the request has no \"op\"")
+                                                             : fmt::format("unknown op \"{}\"", op)}));
+  } catch (const proto::Json::exception& e) {
+    // A field of the wrong type ("op": 5, "limit": "ten").
+    send(s.id, error_body(id, {Errc::bad_request, fmt::format("malformed request: {}", e.what())}));
+  }
+}
+
+job::Result<const sched::Job*> Server::job_field(const proto::Json& req, const char* key) const {
+  if (!req.contains(key)) return Error{Errc::bad_request, fmt::format("{}: missing", key)};
+  const auto ref = req[key].get<std::string>();
+  const sched::Job* job = sched_.find_job(ref);
+  if (!job) return Error{Errc::not_found, fmt::format("no job \"{}\"", ref)};
+  return job;
+}
+
+job::Result<const sched::Run*> Server::run_field(const proto::Json& req, const char* key) const {
+  if (!req.contains(key)) return Error{Errc::bad_request, fmt::format("{}: missing", key)};
+  const auto ref = req[key].get<std::string>();
+  const sched::Run* run = sched_.find_run(ref);
+  if (!run) return Error{Errc::not_found, fmt::format("no run \"{}\"", ref)};
+  return run;
+}
+
+void Server::op_submit(Session& s, const proto::Json& id, const proto::Json& req) {
+  if (stopping_) return send(s.id, error_body(id, {Errc::unavailable, "jobd is stopping"}));
+  if (!req.contains("job")) return send(s.id, error_body(id, {Errc::bad_request, "submit: the job is missing"}));
+  auto spec = proto::spec_from_json(req["job"]);
+  if (!spec) return send(s.id, error_body(id, spec.error()));
+  auto job_id = sched_.submit(std::move(*spec), now());
+  if (!job_id) return send(s.id, error_body(id, job_id.error()));
+  const sched::Job& job = *sched_.job(*job_id);
+  log(Level::info, "jobd: job {} ({}) submitted: {}", job.spec.name, sched::job_ref(job.id),
+      proto::schedule_text(job.spec, zone_));
+  proto::Json body = ok_body(id);
+  body["job"] = job_json(job);
+  // Answered once the turn's commit has made the job durable.
+  pending_.push_back({s.id, std::move(body), *job_id});
+  expect(s.id);
+}
+
+void Server::op_list(Session& s, const proto::Json& id, const proto::Json& req) {
+  proto::Json jobs = proto::Json::array();
+  const bool all = req.value("all", false);
+  sched_.for_each_job([&](const sched::Job& j) {
+    if (all || j.state != sched::JobState::deleted) jobs.push_back(job_json(j));
+  });
+  proto::Json body = ok_body(id);
+  body["jobs"] = std::move(jobs);
+  send(s.id, body);
+}
+
+void Server::op_show(Session& s, const proto::Json& id, const proto::Json& req) {
+  const auto job = job_field(req, "job");
+  if (!job) return send(s.id, error_body(id, job.error()));
+  const sched::Job& j = **job;
+  proto::Json body = ok_body(id);
+  body["job"] = job_json(j);
+  proto::Json fires = proto::Json::array();
+  if (j.state == sched::JobState::active && j.next_fire) {
+    auto t = *j.next_fire;
+    fires.push_back(job::time::format_rfc3339(t, zone_));
+    for (int i = 0; i < 4 && j.spec.trigger != sched::JobSpec::Trigger::at; ++i) {
+      auto next = job::cron::next_fire_after(j.schedule, t, j.zone, j.created_at);
+      if (!next) break;
+      fires.push_back(job::time::format_rfc3339(*next, zone_));
+      t = *next;
+    }
+  }
+  body["next_fires"] = std::move(fires);
+  proto::Json runs = proto::Json::array();
+  for (const sched::Run* r : sched_.recent_runs(&j, 10)) runs.push_back(run_json(*r));
+  body["runs"] = std::move(runs);
+  send(s.id, body);
+}
+
+void Server::op_runs(Session& s, const proto::Json& id, const proto::Json& req) {
+  const sched::Job* job = nullptr;
+  if (req.contains("job")) {
+    const auto found = job_field(req, "job");
+    if (!found) return send(s.id, error_body(id, found.error()));
+    job = *found;
+  }
+  const auto limit = req.value("limit", int64_t{20});
+  if (limit < 1) return send(s.id, error_body(id, {Errc::invalid_argument, "limit: must be at least 1"}));
+  proto::Json runs = proto::Json::array();
+  for (const sched::Run* r : sched_.recent_runs(job, static_cast<size_t>(limit))) runs.push_back(run_json(*r));
+  proto::Json body = ok_body(id);
+  body["runs"] = std::move(runs);
+  send(s.id, body);
+}
+
+void Server::op_run(Session& s, const proto::Json& id, const proto::Json& req) {
+  const auto run = run_field(req, "run");
+  if (!run) return send(s.id, error_body(id, run.error()));
+  proto::Json body = ok_body(id);
+  body["run"] = run_json(**run);
+  send(s.id, body);
+}
+
+void Server::op_wait(Session& s, const proto::Json& id, const proto::Json& req) {
+  Waiter w{s.id, id, 0, 0};
+  if (req.contains("run")) {
+    const auto run = run_field(req, "run");
+    if (!run) return send(s.id, error_body(id, run.error()));
+    w.run = (*run)->id;
+  } else {
+    const auto job = job_field(req, "job");
+    if (!job) return send(s.id, error_body(id, job.error()));
+    w.job = (*job)->id;
+    // Its newest run created before now, or else its next one.
+    if (!(*job)->runs.empty()) w.run = (*job)->runs.back();
+  }
+  const sched::Run* run = w.run ? sched_.run(w.run) : nullptr;
+  if (run && sched::is_final(run->state)) {
+    proto::Json body = ok_body(id);
+    body["run"] = run_json(*run);
+    return send(s.id, body);
+  }
+  waiters_.push_back(std::move(w));
+  expect(s.id);
+}
+
+void Server::op_status(Session& s, const proto::Json& id, const proto::Json&) {
+  proto::Json body = ok_body(id);
+  body["version"] = JOBD_VERSION;
+  body["pid"] = getpid();
+  body["uptime_seconds"] =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_).count();
+  body["state_dir"] = options_.state_dir;
+  body["socket"] = options_.socket_path;
+  body["slots"] = sched_.slots();
+  body["running"] = sched_.running();
+  body["queued"] = sched_.queued();
+  body["jobs"] = sched_.job_count();
+  body["stopping"] = stopping_;
+  send(s.id, body);
+}
+
+void Server::finished(int64_t id) {
+  const sched::Run* run = sched_.run(id);
+  if (!run) return;
+  const sched::Job& job = *sched_.job(run->job);
+  std::string how = std::string(sched::name(run->state));
+  if (run->exit_code) how += fmt::format(", exit {}", *run->exit_code);
+  if (!run->reason.empty()) how += ": " + run->reason;
+  log(run->state == sched::RunState::succeeded ? Level::info : Level::warning, "jobd: run {} of job {} {}",
+      sched::run_ref(id), job.spec.name, how);
+  for (auto it = waiters_.begin(); it != waiters_.end();) {
+    if (it->run == id || (it->run == 0 && it->job == run->job)) {
+      proto::Json body = ok_body(it->id);
+      body["run"] = run_json(*run);
+      pending_.push_back({it->session, std::move(body)});
+      it = waiters_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+
+}  // namespace jobd

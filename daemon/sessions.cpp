@@ -1,0 +1,139 @@
+// Client connections: accepting, reading lines, queueing replies, closing.
+#include <unistd.h>
+
+#include "log.hpp"
+#include "session.hpp"
+
+namespace jobd {
+
+using job::Errc;
+
+namespace {
+
+// Past this many unsent bytes a client is too slow to keep: it is dropped
+// rather than allowed to grow jobd's memory or stall anyone.
+constexpr size_t kMaxQueuedBytes = 16 << 20;
+
+struct WriteRequest {
+  uv_write_t req{};
+  std::string data;
+  Server* server;
+  uint64_t session;
+};
+
+}  // namespace
+
+proto::Json error_body(const proto::Json& id, const job::Error& e) {
+  return {{"id", id}, {"ok", false}, {"error", {{"code", job::code_name(e.code)}, {"message", e.message}}}};
+}
+
+proto::Json ok_body(const proto::Json& id) { return {{"id", id}, {"ok", true}}; }
+
+void Server::on_connection() {
+  auto* s = new Session{this, next_session_++, {}, {}, 0, false, false, 0};
+  uv_pipe_init(loop_, &s->pipe, 0);
+  s->pipe.data = s;
+  if (uv_accept(reinterpret_cast<uv_stream_t*>(&listener_), reinterpret_cast<uv_stream_t*>(&s->pipe)) != 0) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&s->pipe), [](uv_handle_t* h) { delete handle_owner<Session>(h); });
+    return;
+  }
+  sessions_[s->id] = s;
+  send(s->id, {{"hello", "jobd"}, {"version", JOBD_VERSION}, {"protocol", proto::kProtocolVersion}});
+  uv_read_start(
+      reinterpret_cast<uv_stream_t*>(&s->pipe),
+      [](uv_handle_t*, size_t, uv_buf_t* buf) {
+        // One buffer serves every read: lines are copied out before the next.
+        static char buffer[64 * 1024];
+        *buf = uv_buf_init(buffer, sizeof buffer);
+      },
+      [](uv_stream_t* stream, ssize_t n, const uv_buf_t* buf) {
+        Session& session = *handle_owner<Session>(stream);
+        if (n == UV_EOF) {
+          // A client that hung up waits for nothing: drop its waits. Its
+          // submits are answered (a half-closed socket still reads them).
+          session.eof = true;
+          uv_read_stop(stream);
+          session.server->drop_waiters(session.id);
+          if (session.outstanding == 0) session.server->close_session(session);
+          return;
+        }
+        if (n < 0) return session.server->close_session(session);
+        session.reader.feed(std::string_view(buf->base, static_cast<size_t>(n)));
+        while (!session.closing) {
+          auto line = session.reader.next();
+          if (!line) break;
+          session.server->on_line(session, *line);
+        }
+        if (session.reader.overflowed() && !session.closing) {
+          session.server->send(session.id,
+                               error_body(nullptr, {Errc::bad_request, fmt::format("frame over {} bytes: closing",
+                                                                                   proto::kMaxFrame)}));
+          session.server->close_session(session);
+        }
+      });
+}
+
+void Server::close_session(Session& s, bool flush) {
+  if (s.closing) return;
+  s.closing = true;
+  sessions_.erase(s.id);
+  if (!flush) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&s.pipe), [](uv_handle_t* h) { delete handle_owner<Session>(h); });
+    return;
+  }
+  // Let queued replies go out first (a shutdown completes after them).
+  auto* req = new uv_shutdown_t{};
+  const int rc = uv_shutdown(req, reinterpret_cast<uv_stream_t*>(&s.pipe), [](uv_shutdown_t* r, int) {
+    uv_close(reinterpret_cast<uv_handle_t*>(r->handle), [](uv_handle_t* h) { delete handle_owner<Session>(h); });
+    delete r;
+  });
+  if (rc != 0) {
+    delete req;
+    uv_close(reinterpret_cast<uv_handle_t*>(&s.pipe), [](uv_handle_t* h) { delete handle_owner<Session>(h); });
+  }
+}
+
+void Server::drop_waiters(uint64_t session) {
+  auto gone = std::remove_if(waiters_.begin(), waiters_.end(), [&](const Waiter& w) { return w.session == session; });
+  const auto dropped = static_cast<int>(waiters_.end() - gone);
+  waiters_.erase(gone, waiters_.end());
+  if (auto it = sessions_.find(session); it != sessions_.end()) it->second->outstanding -= dropped;
+}
+
+void Server::settle(uint64_t session) {
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;
+  Session& s = *it->second;
+  if (--s.outstanding == 0 && s.eof) close_session(s);
+}
+
+void Server::expect(uint64_t session) {
+  if (auto it = sessions_.find(session); it != sessions_.end()) ++it->second->outstanding;
+}
+
+void Server::send(uint64_t session, const proto::Json& body) {
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;  // gone: nobody to tell
+  Session& s = *it->second;
+  auto* w = new WriteRequest{{}, body.dump(-1, ' ', false, proto::Json::error_handler_t::replace) + "\n", this,
+                             session};
+  s.queued_bytes += w->data.size();
+  uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
+  w->req.data = w;
+  const int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&s.pipe), &buf, 1, [](uv_write_t* req, int) {
+    auto* done = static_cast<WriteRequest*>(req->data);
+    auto owner = done->server->sessions_.find(done->session);
+    if (owner != done->server->sessions_.end()) owner->second->queued_bytes -= done->data.size();
+    delete done;
+  });
+  if (rc != 0) {
+    delete w;
+    return close_session(s);
+  }
+  if (s.queued_bytes > kMaxQueuedBytes) {
+    log(Level::warning, "jobd: dropping a client that does not read its replies");
+    close_session(s);
+  }
+}
+
+}  // namespace jobd
