@@ -29,8 +29,9 @@ job::Result<Client> Client::connect(const std::string& path) {
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     const int e = errno;
     close(fd);
-    return Error{Errc::unavailable, fmt::format("cannot reach jobd at {}: {}{}", path, std::strerror(e),
-                                                e == ENOENT || e == ECONNREFUSED ? " (is jobd running?)" : "")};
+    return Error{Errc::unavailable,
+                 fmt::format("cannot reach jobd at {}: {}{}", path, std::strerror(e),
+                             e == ENOENT || e == ECONNREFUSED ? " (is jobd running?)" : "")};
   }
   Client c(fd, path);
   auto hello = c.read_line(std::chrono::seconds{10});
@@ -45,7 +46,9 @@ job::Result<Client> Client::connect(const std::string& path) {
 }
 
 Client::Client(Client&& o) noexcept
-    : fd_(std::exchange(o.fd_, -1)), path_(std::move(o.path_)), reader_(std::move(o.reader_)),
+    : fd_(std::exchange(o.fd_, -1)),
+      path_(std::move(o.path_)),
+      reader_(std::move(o.reader_)),
       next_id_(o.next_id_) {}
 
 Client::~Client() {
@@ -53,13 +56,15 @@ Client::~Client() {
 }
 
 job::Result<std::string> Client::read_line(std::optional<job::time::Duration> timeout) {
-  const auto deadline = timeout ? std::chrono::steady_clock::now() + *timeout : std::chrono::steady_clock::time_point::max();
+  const auto deadline =
+      timeout ? std::chrono::steady_clock::now() + *timeout : std::chrono::steady_clock::time_point::max();
   while (true) {
     if (auto line = reader_.next()) return *line;
     if (reader_.overflowed()) return Error{Errc::internal, "jobd sent a line over 1 MiB"};
     int wait_ms = -1;
     if (timeout) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return Error{Errc::timed_out, "timed out"};
       wait_ms = static_cast<int>(std::min<int64_t>(left.count() + 1, 1 << 30));
     }
@@ -75,7 +80,8 @@ job::Result<std::string> Client::read_line(std::optional<job::time::Duration> ti
   }
 }
 
-job::Result<job::proto::Json> Client::call(job::proto::Json request, std::optional<job::time::Duration> timeout) {
+job::Result<job::proto::Json> Client::call(job::proto::Json request,
+                                           std::optional<job::time::Duration> timeout) {
   const int64_t id = next_id_++;
   request["id"] = id;
   const std::string line = request.dump() + "\n";

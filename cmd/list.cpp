@@ -20,7 +20,8 @@ void add_list(CLI::App& app) {
       std::string last = "-";
       if (!j["last_run"].is_null()) {
         last = j["last_run"]["state"].get<std::string>();
-        if (!j["last_run"]["exit_code"].is_null()) last += fmt::format(" ({})", j["last_run"]["exit_code"].get<int>());
+        if (!j["last_run"]["exit_code"].is_null())
+          last += fmt::format(" ({})", j["last_run"]["exit_code"].get<int>());
       }
       rows.push_back({cell(j["id"]), cell(j["name"]), cell(j["state"]), cell(j["schedule"]),
                       short_time(j["next_fire"]), last});

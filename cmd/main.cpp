@@ -20,7 +20,8 @@ int main(int argc, char** argv) {
   CLI::App app{"jobctl: control jobd, the Unix job scheduler", "jobctl"};
   app.require_subcommand(1);
   app.fallthrough();  // global options may follow the command's name
-  app.add_option("--socket", jobctl::globals().socket, "jobd's socket (default: $JOBCTL_SOCKET, else jobd's)");
+  app.add_option("--socket", jobctl::globals().socket,
+                 "jobd's socket (default: $JOBCTL_SOCKET, else jobd's)");
   app.add_flag("--json", jobctl::globals().json, "print JSON instead of text");
   jobctl::add_submit(app);
   jobctl::add_list(app);

@@ -35,7 +35,8 @@ std::string cell(const job::proto::Json& v) {
 
 std::string shell_quote(const std::string& word) {
   const bool safe = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("@%+=:,./-_").find(c) != std::string_view::npos;
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("@%+=:,./-_").find(c) != std::string_view::npos;
   });
   if (safe) return word;
   std::string out = "'";

@@ -11,8 +11,9 @@ namespace jobctl {
 void print_runs(const job::proto::Json& runs) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& r : runs)
-    rows.push_back({cell(r["id"]), cell(r["job_name"]), cell(r["attempt"]), cell(r["state"]), cell(r["exit_code"]),
-                    short_time(r["scheduled_at"]), short_time(r["started_at"]), short_time(r["finished_at"])});
+    rows.push_back({cell(r["id"]), cell(r["job_name"]), cell(r["attempt"]), cell(r["state"]),
+                    cell(r["exit_code"]), short_time(r["scheduled_at"]), short_time(r["started_at"]),
+                    short_time(r["finished_at"])});
   print_table({"RUN", "JOB", "ATTEMPT", "STATE", "EXIT", "SCHEDULED", "STARTED", "FINISHED"}, rows);
 }
 

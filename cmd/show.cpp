@@ -24,7 +24,8 @@ void add_show(CLI::App& app) {
     const auto& j = reply["job"];
     std::string command;
     if (j["command"].is_array())
-      for (const auto& a : j["command"]) command += (command.empty() ? "" : " ") + shell_quote(a.get<std::string>());
+      for (const auto& a : j["command"])
+        command += (command.empty() ? "" : " ") + shell_quote(a.get<std::string>());
     else
       command = "sh -c " + shell_quote(j["command"].get<std::string>());
     auto field = [](const char* k, const std::string& v) { fmt::print("{:<11}{}\n", k, v); };

@@ -17,8 +17,8 @@ void add_status(CLI::App& app) {
     if (globals().json) return print_json(reply);
     fmt::print("jobd {} (pid {}), up {}s, socket {}\n", cell(reply["version"]), cell(reply["pid"]),
                cell(reply["uptime_seconds"]), cell(reply["socket"]));
-    fmt::print("slots {}/{} busy, {} queued, {} jobs, state in {}\n", cell(reply["running"]), cell(reply["slots"]),
-               cell(reply["queued"]), cell(reply["jobs"]), cell(reply["state_dir"]));
+    fmt::print("slots {}/{} busy, {} queued, {} jobs, state in {}\n", cell(reply["running"]),
+               cell(reply["slots"]), cell(reply["queued"]), cell(reply["jobs"]), cell(reply["state_dir"]));
   });
 }
 

@@ -28,7 +28,8 @@ void run_submit(const SubmitOptions& o) {
   if (!o.timeout.empty()) spec["timeout"] = o.timeout;
   if (!o.cwd.empty()) spec["cwd"] = o.cwd;
   if (!o.shell.empty() && !o.command.empty())
-    throw Failure{{job::Errc::invalid_argument, "give either --shell STRING or -- COMMAND [ARG...], not both"}};
+    throw Failure{
+        {job::Errc::invalid_argument, "give either --shell STRING or -- COMMAND [ARG...], not both"}};
   if (!o.shell.empty()) spec["shell"] = o.shell;
   if (!o.command.empty()) spec["argv"] = o.command;
   if (o.shell.empty() && o.command.empty())
@@ -67,7 +68,8 @@ void add_submit(CLI::App& app) {
   cmd->add_option("--tz", o->tz, "IANA time zone of the cron schedule (default: jobd's)");
   cmd->add_option("--priority", o->priority, "higher runs first when slots are busy (default 0)");
   cmd->add_option("--timeout", o->timeout, "kill the run's process group after DURATION");
-  cmd->add_option("--env", o->env, "KEY=VALUE added to the environment (repeatable)")->allow_extra_args(false);
+  cmd->add_option("--env", o->env, "KEY=VALUE added to the environment (repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("--cwd", o->cwd, "working directory (absolute)");
   cmd->add_option("--shell", o->shell, "a command line for /bin/sh -c, instead of -- COMMAND");
   cmd->add_flag("--wait", o->wait, "wait for the first run; exit 0 if it succeeded, 1 if not");

@@ -11,7 +11,8 @@
 
 namespace jobctl {
 
-void wait_and_exit(Client& client, const job::proto::Json& request, std::optional<job::time::Duration> timeout) {
+void wait_and_exit(Client& client, const job::proto::Json& request,
+                   std::optional<job::time::Duration> timeout) {
   auto reply = client.call(request, timeout);
   if (!reply && reply.error().code == job::Errc::timed_out)
     throw Failure{{job::Errc::timed_out, fmt::format("--timeout {} ran out before the run ended",
@@ -22,8 +23,8 @@ void wait_and_exit(Client& client, const job::proto::Json& request, std::optiona
   std::string how = run["state"].get<std::string>();
   if (!run["exit_code"].is_null()) how += fmt::format(", exit {}", run["exit_code"].get<int>());
   if (!run["reason"].is_null()) how += ": " + run["reason"].get<std::string>();
-  fmt::print(stderr, "jobctl: run {} of job {} {}\n", run["id"].get<std::string>(), run["job_name"].get<std::string>(),
-             how);
+  fmt::print(stderr, "jobctl: run {} of job {} {}\n", run["id"].get<std::string>(),
+             run["job_name"].get<std::string>(), how);
   throw Exit{kExitFailure};
 }
 
@@ -49,7 +50,8 @@ void run_wait(const WaitOptions& o) {
 
 void add_wait(CLI::App& app) {
   auto o = std::make_shared<WaitOptions>();
-  auto* cmd = app.add_subcommand("wait", "wait for a run to end; exit 0 if it succeeded, 1 if not, 6 on timeout");
+  auto* cmd =
+      app.add_subcommand("wait", "wait for a run to end; exit 0 if it succeeded, 1 if not, 6 on timeout");
   cmd->add_option("target", o->target, "a run id (r12), or a job id or name")->required();
   cmd->add_option("--timeout", o->timeout, "give up after DURATION (exit 6)");
   cmd->callback([o] { run_wait(*o); });

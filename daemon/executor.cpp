@@ -84,8 +84,10 @@ job::Result<Spawned> spawn(const SpawnRequest& request) {
   posix_spawnattr_setsigmask(&s.attr, &none);
   posix_spawnattr_setflags(&s.attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
   posix_spawn_file_actions_addopen(&s.actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&s.actions, 1, logs.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0640);
-  posix_spawn_file_actions_addopen(&s.actions, 2, logs.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0640);
+  posix_spawn_file_actions_addopen(&s.actions, 1, logs.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND,
+                                   0640);
+  posix_spawn_file_actions_addopen(&s.actions, 2, logs.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND,
+                                   0640);
   if (!request.cwd.empty()) posix_spawn_file_actions_addchdir_np(&s.actions, request.cwd.c_str());
 
   std::vector<std::string> argv = request.argv;
@@ -118,7 +120,7 @@ int64_t process_start_ticks(pid_t pid) {
 }
 
 void trim_log(const std::string& path, int64_t max_bytes) {
-  struct stat st{};
+  struct stat st {};
   if (stat(path.c_str(), &st) != 0 || st.st_size <= max_bytes) return;
   std::ifstream in(path, std::ios::binary);
   in.seekg(st.st_size - max_bytes);

@@ -6,11 +6,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <toml++/toml.h>
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <filesystem>
 #include <thread>
-#include <toml++/toml.h>
 
 #include "log.hpp"
 #include "proto/paths.hpp"
@@ -51,14 +51,16 @@ void read_config(const std::string& path, jobd::Options& o, bool has_state, bool
     } else if (key == "kill_grace") {
       auto s = value.value<std::string>();
       auto d = s ? job::time::parse_duration(*s) : job::Result<job::time::Duration>(job::Error{});
-      if (!s || !d) throw ConfigError{at() + ": " + (s ? d.error().message : "expected a duration such as \"10s\"")};
+      if (!s || !d)
+        throw ConfigError{at() + ": " + (s ? d.error().message : "expected a duration such as \"10s\"")};
       o.kill_grace = *d;
     } else if (key == "log_max_bytes") {
       auto n = value.value<int64_t>();
       if (!n || *n < 1) throw ConfigError{at() + ": expected a positive number of bytes"};
       o.log_max_bytes = *n;
     } else {
-      throw ConfigError{at() + ": unknown setting (expected state_dir, socket, slots, kill_grace, log_max_bytes)"};
+      throw ConfigError{at() +
+                        ": unknown setting (expected state_dir, socket, slots, kill_grace, log_max_bytes)"};
     }
   }
 }
@@ -76,7 +78,8 @@ bool take_lock(const std::string& state_dir, std::string& why) {
     char pid[32] = {};
     const ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
     why = fmt::format("another jobd{} is using the state directory {}",
-                      n > 0 ? fmt::format(" (pid {})", std::string(pid, static_cast<size_t>(n))) : "", state_dir);
+                      n > 0 ? fmt::format(" (pid {})", std::string(pid, static_cast<size_t>(n))) : "",
+                      state_dir);
     close(fd);
     return false;
   }
@@ -109,10 +112,12 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "jobd: {} (see jobd --help)\n", e.what());
     return kExitUsage;
   }
-  if (!slots_opt->count()) options.slots = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (!slots_opt->count())
+    options.slots = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   try {
     if (!config_path.empty())
-      read_config(config_path, options, state_opt->count() > 0, socket_opt->count() > 0, slots_opt->count() > 0);
+      read_config(config_path, options, state_opt->count() > 0, socket_opt->count() > 0,
+                  slots_opt->count() > 0);
   } catch (const ConfigError& e) {
     fmt::print(stderr, "jobd: {}\n", e.message);
     return kExitUsage;

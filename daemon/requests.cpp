@@ -26,7 +26,8 @@ void Server::on_line(Session& s, const std::string& line) {
   if (line.empty()) return;
   const auto request = proto::Json::parse(line, nullptr, false);
   if (request.is_discarded() || !request.is_object())
-    return send(s.id, error_body(nullptr, {Errc::bad_request, "malformed request: expected one JSON object per line"}));
+    return send(s.id, error_body(nullptr, {Errc::bad_request,
+                                           "malformed request: expected one JSON object per line"}));
   const proto::Json id = request.contains("id") ? request["id"] : proto::Json(nullptr);
   try {
     const auto op = request.value("op", std::string());
@@ -58,7 +59,8 @@ job::Result<const sched::Run*> Server::run_field(const proto::Json& req, const c
 
 void Server::op_submit(Session& s, const proto::Json& id, const proto::Json& req) {
   if (stopping_) return send(s.id, error_body(id, {Errc::unavailable, "jobd is stopping"}));
-  if (!req.contains("job")) return send(s.id, error_body(id, {Errc::bad_request, "submit: the job is missing"}));
+  if (!req.contains("job"))
+    return send(s.id, error_body(id, {Errc::bad_request, "submit: the job is missing"}));
   auto spec = proto::spec_from_json(req["job"]);
   if (!spec) return send(s.id, error_body(id, spec.error()));
   auto job_id = sched_.submit(std::move(*spec), now());
@@ -118,7 +120,8 @@ void Server::op_runs(Session& s, const proto::Json& id, const proto::Json& req) 
   const auto limit = req.value("limit", int64_t{20});
   if (limit < 1) return send(s.id, error_body(id, {Errc::invalid_argument, "limit: must be at least 1"}));
   proto::Json runs = proto::Json::array();
-  for (const sched::Run* r : sched_.recent_runs(job, static_cast<size_t>(limit))) runs.push_back(run_json(*r));
+  for (const sched::Run* r : sched_.recent_runs(job, static_cast<size_t>(limit)))
+    runs.push_back(run_json(*r));
   proto::Json body = ok_body(id);
   body["runs"] = std::move(runs);
   send(s.id, body);
@@ -191,6 +194,5 @@ void Server::finished(int64_t id) {
     }
   }
 }
-
 
 }  // namespace jobd

@@ -4,8 +4,8 @@
 
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -125,13 +125,13 @@ std::optional<Error> Server::start() {
   uv_pipe_init(loop_, &listener_, 0);
   listener_.data = this;
   if (options_.socket_path.size() >= sizeof(sockaddr_un{}.sun_path))
-    return Error{Errc::invalid_argument, fmt::format("socket path too long ({} bytes, at most {}): {}",
-                                                     options_.socket_path.size(), sizeof(sockaddr_un{}.sun_path) - 1,
-                                                     options_.socket_path)};
+    return Error{Errc::invalid_argument,
+                 fmt::format("socket path too long ({} bytes, at most {}): {}", options_.socket_path.size(),
+                             sizeof(sockaddr_un{}.sun_path) - 1, options_.socket_path)};
   if (socket_in_use(options_.socket_path))
     return Error{Errc::internal, fmt::format("another jobd is listening on {}", options_.socket_path)};
   unlink(options_.socket_path.c_str());  // stale: nobody answers on it
-  const mode_t old_mask = umask(0177);  // the socket is 0600 until jobd knows identities
+  const mode_t old_mask = umask(0177);   // the socket is 0600 until jobd knows identities
   int rc = uv_pipe_bind(&listener_, options_.socket_path.c_str());
   umask(old_mask);
   if (rc == 0)
@@ -139,7 +139,8 @@ std::optional<Error> Server::start() {
       if (status == 0) handle_owner<Server>(l)->on_connection();
     });
   if (rc != 0)
-    return Error{Errc::internal, fmt::format("cannot listen on {}: {}", options_.socket_path, uv_strerror(rc))};
+    return Error{Errc::internal,
+                 fmt::format("cannot listen on {}: {}", options_.socket_path, uv_strerror(rc))};
   listening_ = true;
 
   spawner_ = std::make_unique<Spawner>(loop_, [this](SpawnResult r) { on_spawned(std::move(r)); });
@@ -150,11 +151,13 @@ std::optional<Error> Server::start() {
   timer_.data = this;
   uv_signal_init(loop_, &sigchld_);
   sigchld_.data = this;
-  uv_signal_start(&sigchld_, [](uv_signal_t* s, int) { handle_owner<Server>(s)->on_sigchld(); }, SIGCHLD);
+  uv_signal_start(
+      &sigchld_, [](uv_signal_t* s, int) { handle_owner<Server>(s)->on_sigchld(); }, SIGCHLD);
   for (auto [handle, signum] : {std::pair{&sigterm_, SIGTERM}, std::pair{&sigint_, SIGINT}}) {
     uv_signal_init(loop_, handle);
     handle->data = this;
-    uv_signal_start(handle, [](uv_signal_t* s, int n) { handle_owner<Server>(s)->begin_shutdown(n); }, signum);
+    uv_signal_start(
+        handle, [](uv_signal_t* s, int n) { handle_owner<Server>(s)->begin_shutdown(n); }, signum);
   }
   log(Level::info, "jobd: listening on {} ({} jobs, {} slots, state in {})", options_.socket_path,
       sched_.job_count(), options_.slots, options_.state_dir);
@@ -169,7 +172,8 @@ void Server::run() {
   for (auto& [id, s] : sessions_) open_sessions.push_back(s);
   for (Session* s : open_sessions) close_session(*s, false);  // no waiting for clients that do not read
   for (auto& [run, poll] : adopted_) {
-    uv_close(reinterpret_cast<uv_handle_t*>(poll), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    uv_close(reinterpret_cast<uv_handle_t*>(poll),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
   }
   adopted_.clear();
   spawner_->close();
@@ -233,7 +237,8 @@ void Server::on_spawned(SpawnResult result) {
   pids_[pid] = id;
   sched_.started(id, pid, result.spawned->start_ticks);
   const sched::Run* run = sched_.run(id);
-  log(Level::info, "jobd: run {} of job {} started, pid {}", sched::run_ref(id), sched_.job(run->job)->spec.name, pid);
+  log(Level::info, "jobd: run {} of job {} started, pid {}", sched::run_ref(id),
+      sched_.job(run->job)->spec.name, pid);
   // Signals decided while the pid was still unknown.
   if (stopping_ || run->timeout_sent) kill(-pid, SIGTERM);
   if (auto early = early_exits_.find(pid); early != early_exits_.end()) {
@@ -289,11 +294,13 @@ void Server::arm_timer() {
     return;
   }
   const auto t = now();
-  const auto ms = *next <= t ? uint64_t{0}
-                             : static_cast<uint64_t>(std::chrono::ceil<std::chrono::milliseconds>(*next - t).count());
+  const auto ms =
+      *next <= t ? uint64_t{0}
+                 : static_cast<uint64_t>(std::chrono::ceil<std::chrono::milliseconds>(*next - t).count());
   // The work is done here, not left to the check handle: a due timer runs
   // before the poll, which would then block until some I/O arrives.
-  uv_timer_start(&timer_, [](uv_timer_t* timer) { handle_owner<Server>(timer)->after_io(); }, ms, 0);
+  uv_timer_start(
+      &timer_, [](uv_timer_t* timer) { handle_owner<Server>(timer)->after_io(); }, ms, 0);
 }
 
 void Server::on_sigchld() {
@@ -335,7 +342,8 @@ void Server::on_adopted_exit(int64_t id) {
   int fd = -1;
   uv_fileno(reinterpret_cast<uv_handle_t*>(poll), &fd);
   uv_poll_stop(poll);
-  uv_close(reinterpret_cast<uv_handle_t*>(poll), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+  uv_close(reinterpret_cast<uv_handle_t*>(poll),
+           [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
   close(fd);
   const sched::Run* run = sched_.run(id);
   if (run && run->timeout_sent)

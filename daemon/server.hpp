@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "executor.hpp"
-#include "spawner.hpp"
 #include "proto/codec.hpp"
 #include "proto/protocol.hpp"
 #include "sched/scheduler.hpp"
+#include "spawner.hpp"
 #include "store/store.hpp"
 
 namespace jobd {
@@ -76,7 +76,7 @@ class Server {
   void drop_waiters(uint64_t session);
   void expect(uint64_t session);  // the session awaits one more deferred reply
   void settle(uint64_t session);  // ...which has now been sent
-  void after_io();  // the end of a loop turn: tick, commit, reply, spawn
+  void after_io();                // the end of a loop turn: tick, commit, reply, spawn
   bool commit();
   void start_runs(const std::vector<int64_t>& runs);
   void on_spawned(SpawnResult result);
@@ -106,8 +106,8 @@ class Server {
   // Children reaped before the spawner told us whose they were: pid -> status.
   std::unordered_map<pid_t, int> early_exits_;
   std::unordered_map<int64_t, uv_poll_t*> adopted_;  // run -> pidfd watch, after a restart
-  std::vector<Reply> pending_;               // sent once the turn's commit succeeds
-  std::set<int64_t> unsaved_jobs_, unsaved_runs_;  // a failed commit's changes, retried
+  std::vector<Reply> pending_;                       // sent once the turn's commit succeeds
+  std::set<int64_t> unsaved_jobs_, unsaved_runs_;    // a failed commit's changes, retried
   std::vector<Waiter> waiters_;
   std::chrono::steady_clock::time_point started_;
   bool stopping_ = false;

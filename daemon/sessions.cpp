@@ -34,7 +34,8 @@ void Server::on_connection() {
   uv_pipe_init(loop_, &s->pipe, 0);
   s->pipe.data = s;
   if (uv_accept(reinterpret_cast<uv_stream_t*>(&listener_), reinterpret_cast<uv_stream_t*>(&s->pipe)) != 0) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&s->pipe), [](uv_handle_t* h) { delete handle_owner<Session>(h); });
+    uv_close(reinterpret_cast<uv_handle_t*>(&s->pipe),
+             [](uv_handle_t* h) { delete handle_owner<Session>(h); });
     return;
   }
   sessions_[s->id] = s;
@@ -65,9 +66,9 @@ void Server::on_connection() {
           session.server->on_line(session, *line);
         }
         if (session.reader.overflowed() && !session.closing) {
-          session.server->send(session.id,
-                               error_body(nullptr, {Errc::bad_request, fmt::format("frame over {} bytes: closing",
-                                                                                   proto::kMaxFrame)}));
+          session.server->send(
+              session.id, error_body(nullptr, {Errc::bad_request, fmt::format("frame over {} bytes: closing",
+                                                                              proto::kMaxFrame)}));
           session.server->close_session(session);
         }
       });
@@ -78,23 +79,27 @@ void Server::close_session(Session& s, bool flush) {
   s.closing = true;
   sessions_.erase(s.id);
   if (!flush) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&s.pipe), [](uv_handle_t* h) { delete handle_owner<Session>(h); });
+    uv_close(reinterpret_cast<uv_handle_t*>(&s.pipe),
+             [](uv_handle_t* h) { delete handle_owner<Session>(h); });
     return;
   }
   // Let queued replies go out first (a shutdown completes after them).
   auto* req = new uv_shutdown_t{};
   const int rc = uv_shutdown(req, reinterpret_cast<uv_stream_t*>(&s.pipe), [](uv_shutdown_t* r, int) {
-    uv_close(reinterpret_cast<uv_handle_t*>(r->handle), [](uv_handle_t* h) { delete handle_owner<Session>(h); });
+    uv_close(reinterpret_cast<uv_handle_t*>(r->handle),
+             [](uv_handle_t* h) { delete handle_owner<Session>(h); });
     delete r;
   });
   if (rc != 0) {
     delete req;
-    uv_close(reinterpret_cast<uv_handle_t*>(&s.pipe), [](uv_handle_t* h) { delete handle_owner<Session>(h); });
+    uv_close(reinterpret_cast<uv_handle_t*>(&s.pipe),
+             [](uv_handle_t* h) { delete handle_owner<Session>(h); });
   }
 }
 
 void Server::drop_waiters(uint64_t session) {
-  auto gone = std::remove_if(waiters_.begin(), waiters_.end(), [&](const Waiter& w) { return w.session == session; });
+  auto gone =
+      std::remove_if(waiters_.begin(), waiters_.end(), [&](const Waiter& w) { return w.session == session; });
   const auto dropped = static_cast<int>(waiters_.end() - gone);
   waiters_.erase(gone, waiters_.end());
   if (auto it = sessions_.find(session); it != sessions_.end()) it->second->outstanding -= dropped;
@@ -115,17 +120,18 @@ void Server::send(uint64_t session, const proto::Json& body) {
   auto it = sessions_.find(session);
   if (it == sessions_.end()) return;  // gone: nobody to tell
   Session& s = *it->second;
-  auto* w = new WriteRequest{{}, body.dump(-1, ' ', false, proto::Json::error_handler_t::replace) + "\n", this,
-                             session};
+  auto* w = new WriteRequest{
+      {}, body.dump(-1, ' ', false, proto::Json::error_handler_t::replace) + "\n", this, session};
   s.queued_bytes += w->data.size();
   uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
   w->req.data = w;
-  const int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&s.pipe), &buf, 1, [](uv_write_t* req, int) {
-    auto* done = static_cast<WriteRequest*>(req->data);
-    auto owner = done->server->sessions_.find(done->session);
-    if (owner != done->server->sessions_.end()) owner->second->queued_bytes -= done->data.size();
-    delete done;
-  });
+  const int rc =
+      uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&s.pipe), &buf, 1, [](uv_write_t* req, int) {
+        auto* done = static_cast<WriteRequest*>(req->data);
+        auto owner = done->server->sessions_.find(done->session);
+        if (owner != done->server->sessions_.end()) owner->second->queued_bytes -= done->data.size();
+        delete done;
+      });
   if (rc != 0) {
     delete w;
     return close_session(s);

@@ -65,7 +65,8 @@ Result<sched::JobSpec> spec_from_json(const Json& j) {
       problem = want_string(spec.tz);
     } else if (key == "priority") {
       if (!value.is_number_integer() ||
-          (value.is_number_unsigned() && value.get<uint64_t>() > uint64_t{std::numeric_limits<int64_t>::max()}))
+          (value.is_number_unsigned() &&
+           value.get<uint64_t>() > uint64_t{std::numeric_limits<int64_t>::max()}))
         return bad("priority: expected an integer");
       spec.priority = value.get<int64_t>();
     } else if (key == "argv") {

@@ -17,8 +17,8 @@ Error invalid(std::string message) { return Error{Errc::invalid_argument, std::m
 bool valid_name(std::string_view name) {
   if (name.empty() || name.size() > 128 || name[0] == '-' || name[0] == '.') return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-           c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
   });
 }
 
@@ -32,9 +32,10 @@ Result<Job> Scheduler::validate(JobSpec spec, time::Instant now) const {
   job.created_at = now;
   if (!spec.name.empty()) {
     if (!valid_name(spec.name))
-      return invalid(fmt::format("name \"{}\": use letters, digits, '.', '_' and '-' (at most 128, not "
-                                 "starting with '-' or '.')",
-                                 spec.name));
+      return invalid(
+          fmt::format("name \"{}\": use letters, digits, '.', '_' and '-' (at most 128, not "
+                      "starting with '-' or '.')",
+                      spec.name));
     if (parse_ref(spec.name, 'j') || parse_ref(spec.name, 'r'))
       return invalid(fmt::format("name \"{}\" looks like a job or run id; choose another", spec.name));
     if (names_.contains(spec.name))
@@ -134,16 +135,16 @@ void Scheduler::enqueue(Run& run) {
 
 void Scheduler::set_state(Run& run, RunState to) {
   if (!allowed(run.state, to))
-    throw std::logic_error(fmt::format("run {}: {} -> {} is not a transition", run_ref(run.id), name(run.state),
-                                       name(to)));
+    throw std::logic_error(
+        fmt::format("run {}: {} -> {} is not a transition", run_ref(run.id), name(run.state), name(to)));
   run.state = to;
   mark(run);
 }
 
 void Scheduler::set_state(Job& job, JobState to) {
   if (!allowed(job.state, to))
-    throw std::logic_error(fmt::format("job {}: {} -> {} is not a transition", job_ref(job.id), name(job.state),
-                                       name(to)));
+    throw std::logic_error(
+        fmt::format("job {}: {} -> {} is not a transition", job_ref(job.id), name(job.state), name(to)));
   job.state = to;
   mark(job);
 }
@@ -226,7 +227,11 @@ void Scheduler::exited(int64_t id, std::optional<int> exit_code, int signal, tim
   run.exit_code = exit_code;
   run.signal = signal;
   if (!run.timeout_sent && signal != 0) run.reason = fmt::format("killed by signal {}", signal);
-  finish(run, run.timeout_sent ? RunState::timed_out : exit_code == 0 ? RunState::succeeded : RunState::failed, now);
+  finish(run,
+         run.timeout_sent ? RunState::timed_out
+         : exit_code == 0 ? RunState::succeeded
+                          : RunState::failed,
+         now);
 }
 
 void Scheduler::lost(int64_t id, std::string reason, time::Instant now) {

@@ -21,9 +21,9 @@
 namespace job::sched {
 
 struct Config {
-  int slots = 1;  // runs that may run at once
+  int slots = 1;                                         // runs that may run at once
   time::Duration kill_grace = std::chrono::seconds{10};  // SIGTERM -> SIGKILL
-  time::Zone local_zone{};  // the zone of cron jobs that name none
+  time::Zone local_zone{};                               // the zone of cron jobs that name none
 };
 
 struct Action {

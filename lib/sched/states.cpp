@@ -5,8 +5,9 @@
 namespace job::sched {
 namespace {
 
-constexpr std::array<std::string_view, 10> kRunNames = {
-    "pending", "queued", "running", "succeeded", "failed", "timed_out", "cancelled", "retrying", "skipped", "lost"};
+constexpr std::array<std::string_view, 10> kRunNames = {"pending", "queued",    "running",   "succeeded",
+                                                        "failed",  "timed_out", "cancelled", "retrying",
+                                                        "skipped", "lost"};
 constexpr std::array<std::string_view, 4> kJobNames = {"active", "paused", "completed", "deleted"};
 
 using R = RunState;
@@ -15,10 +16,10 @@ struct RunEdge {
 };
 // Every run transition there is. Final states have no way out.
 constexpr RunEdge kRunEdges[] = {
-    {R::pending, R::queued},   {R::pending, R::skipped},   {R::pending, R::cancelled},
-    {R::queued, R::running},   {R::queued, R::cancelled},  {R::queued, R::skipped},
-    {R::running, R::succeeded}, {R::running, R::failed},   {R::running, R::timed_out},
-    {R::running, R::cancelled}, {R::running, R::lost},     {R::retrying, R::queued},
+    {R::pending, R::queued},     {R::pending, R::skipped},  {R::pending, R::cancelled},
+    {R::queued, R::running},     {R::queued, R::cancelled}, {R::queued, R::skipped},
+    {R::running, R::succeeded},  {R::running, R::failed},   {R::running, R::timed_out},
+    {R::running, R::cancelled},  {R::running, R::lost},     {R::retrying, R::queued},
     {R::retrying, R::cancelled},
 };
 
@@ -27,8 +28,8 @@ struct JobEdge {
   JobState from, to;
 };
 constexpr JobEdge kJobEdges[] = {
-    {J::active, J::paused},    {J::paused, J::active},   {J::active, J::completed},
-    {J::active, J::deleted},   {J::paused, J::deleted},  {J::completed, J::deleted},
+    {J::active, J::paused},  {J::paused, J::active},  {J::active, J::completed},
+    {J::active, J::deleted}, {J::paused, J::deleted}, {J::completed, J::deleted},
 };
 
 }  // namespace

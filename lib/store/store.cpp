@@ -81,7 +81,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK) {
-    Error e{Errc::storage, fmt::format("cannot open database {}: {}", path, db ? sqlite3_errmsg(db) : "out of memory")};
+    Error e{Errc::storage,
+            fmt::format("cannot open database {}: {}", path, db ? sqlite3_errmsg(db) : "out of memory")};
     sqlite3_close(db);
     return e;
   }
@@ -95,10 +96,12 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
       "ON CONFLICT (id) DO UPDATE SET name = ?2, spec = ?3, state = ?4, next_fire = ?6";
   const char* put_run =
       "INSERT INTO runs (id, job_id, attempt, state, created_at, scheduled_at, started_at, finished_at, "
-      "exit_code, signal, pid, pid_start, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+      "exit_code, signal, pid, pid_start, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+      "?13) "
       "ON CONFLICT (id) DO UPDATE SET state = ?4, started_at = ?7, finished_at = ?8, exit_code = ?9, "
       "signal = ?10, pid = ?11, pid_start = ?12, reason = ?13";
-  if (sqlite3_prepare_v3(db, put_job, -1, SQLITE_PREPARE_PERSISTENT, &store->put_job_, nullptr) != SQLITE_OK ||
+  if (sqlite3_prepare_v3(db, put_job, -1, SQLITE_PREPARE_PERSISTENT, &store->put_job_, nullptr) !=
+          SQLITE_OK ||
       sqlite3_prepare_v3(db, put_run, -1, SQLITE_PREPARE_PERSISTENT, &store->put_run_, nullptr) != SQLITE_OK)
     return store->failure("prepare");
   return store;
@@ -162,10 +165,11 @@ Result<Snapshot> Store::load() {
   sqlite3_finalize(st);
   if (rc != SQLITE_DONE) return failure("load jobs");
 
-  if (sqlite3_prepare_v2(db_,
-                         "SELECT id, job_id, attempt, state, created_at, scheduled_at, started_at, finished_at, "
-                         "exit_code, signal, pid, pid_start, reason FROM runs ORDER BY id",
-                         -1, &st, nullptr) != SQLITE_OK)
+  if (sqlite3_prepare_v2(
+          db_,
+          "SELECT id, job_id, attempt, state, created_at, scheduled_at, started_at, finished_at, "
+          "exit_code, signal, pid, pid_start, reason FROM runs ORDER BY id",
+          -1, &st, nullptr) != SQLITE_OK)
     return failure("load runs");
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     sched::Run run;

@@ -35,7 +35,8 @@ class Store {
 
   // Writes these jobs and runs in one transaction. On error nothing of it is
   // kept (Errc::storage, with SQLite's words: "database or disk is full").
-  std::optional<Error> save(const std::vector<const sched::Job*>& jobs, const std::vector<const sched::Run*>& runs);
+  std::optional<Error> save(const std::vector<const sched::Job*>& jobs,
+                            const std::vector<const sched::Run*>& runs);
 
   int schema_version() const { return version_; }
 

@@ -46,7 +46,8 @@ std::optional<Header> header(Cursor& c) {
   h.timecnt = static_cast<uint32_t>(c.big_endian(4));
   h.typecnt = static_cast<uint32_t>(c.big_endian(4));
   h.charcnt = static_cast<uint32_t>(c.big_endian(4));
-  if (!c.ok || h.typecnt == 0 || h.timecnt > 100000 || h.typecnt > 256 || h.leapcnt > 10000) return std::nullopt;
+  if (!c.ok || h.typecnt == 0 || h.timecnt > 100000 || h.typecnt > 256 || h.leapcnt > 10000)
+    return std::nullopt;
   return h;
 }
 

@@ -13,10 +13,10 @@
 namespace job::time {
 
 struct TzifData {
-  int32_t initial_offset = 0;          // before the first transition
-  std::vector<int64_t> transitions;    // UTC seconds, ascending
-  std::vector<int32_t> offsets;        // the offset from each transition on
-  std::optional<PosixTz> rule;         // the footer, if the file has one
+  int32_t initial_offset = 0;        // before the first transition
+  std::vector<int64_t> transitions;  // UTC seconds, ascending
+  std::vector<int32_t> offsets;      // the offset from each transition on
+  std::optional<PosixTz> rule;       // the footer, if the file has one
 
   // The span of constant offset around utc_seconds.
   OffsetSpan span_at(int64_t utc_seconds) const;

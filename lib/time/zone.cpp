@@ -29,7 +29,8 @@ bool plausible_name(std::string_view name) {
   if (name.empty() || name.size() > 255 || name.front() == '/' || name.back() == '/') return false;
   if (name.find("..") != std::string_view::npos || name.find("//") != std::string_view::npos) return false;
   for (char c : name)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '/' && c != '_' && c != '-' && c != '+') return false;
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '/' && c != '_' && c != '-' && c != '+')
+      return false;
   return true;
 }
 
@@ -42,7 +43,8 @@ std::optional<TzifData> load(const std::string& path) {
 }
 
 bool always_utc(const TzifData& tz) {
-  return tz.transitions.empty() && tz.initial_offset == 0 && (!tz.rule || (!tz.rule->has_dst && tz.rule->std_offset == 0));
+  return tz.transitions.empty() && tz.initial_offset == 0 &&
+         (!tz.rule || (!tz.rule->has_dst && tz.rule->std_offset == 0));
 }
 
 Error unknown(std::string_view name) {
@@ -80,7 +82,8 @@ Result<Zone> local_zone() {
     std::string_view name = tz;
     if (name.empty()) return Zone();  // as libc reads TZ="": UTC
     if (name.front() == ':') name.remove_prefix(1);
-    if (name.starts_with(kZoneDir) && name.size() > kZoneDir.size() + 1) name.remove_prefix(kZoneDir.size() + 1);
+    if (name.starts_with(kZoneDir) && name.size() > kZoneDir.size() + 1)
+      name.remove_prefix(kZoneDir.size() + 1);
     auto zone = find_zone(name);
     if (!zone) return Error{Errc::unknown_zone, fmt::format("$TZ: {}", zone.error().message)};
     return zone;

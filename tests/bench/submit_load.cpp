@@ -83,7 +83,8 @@ double percentile(std::vector<double>& v, double p) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    fmt::print(stderr, "usage: submit_load SOCKET --clients N --count M [--rate R] [--job JSON] [--wait-idle]\n");
+    fmt::print(stderr,
+               "usage: submit_load SOCKET --clients N --count M [--rate R] [--job JSON] [--wait-idle]\n");
     return 2;
   }
   const std::string socket_path = argv[1];
@@ -94,11 +95,16 @@ int main(int argc, char** argv) {
   Json spec = {{"at", "2099-01-01T00:00:00Z"}, {"argv", {"true"}}};
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--clients") clients = std::atoi(argv[++i]);
-    else if (a == "--count") count = std::atol(argv[++i]);
-    else if (a == "--rate") rate = std::atof(argv[++i]);
-    else if (a == "--job") spec = Json::parse(argv[++i]);
-    else if (a == "--wait-idle") wait_idle = true;
+    if (a == "--clients")
+      clients = std::atoi(argv[++i]);
+    else if (a == "--count")
+      count = std::atol(argv[++i]);
+    else if (a == "--rate")
+      rate = std::atof(argv[++i]);
+    else if (a == "--job")
+      spec = Json::parse(argv[++i]);
+    else if (a == "--wait-idle")
+      wait_idle = true;
   }
   const std::string prefix = fmt::format("load{}-", getpid());
 

@@ -62,13 +62,15 @@ TEST_CASE("bad specs name the field") {
     REQUIRE_FALSE(r.ok());
     return r.error().message;
   };
-  CHECK(error(R"({"argv":["x"],"timeout":"2 hours"})") == "timeout: \"2 hours\" is not a duration (try \"2h\")");
+  CHECK(error(R"({"argv":["x"],"timeout":"2 hours"})") ==
+        "timeout: \"2 hours\" is not a duration (try \"2h\")");
   CHECK(error(R"({"argv":["x"],"every":"soon"})").starts_with("every: \"soon\" is not a duration"));
   CHECK(error(R"({"argv":["x"],"at":"tomorrow"})").starts_with("at: invalid time \"tomorrow\""));
   CHECK(error(R"({"argv":"x"})") == "argv: expected an array of strings");
   CHECK(error(R"({"argv":["x"],"priority":"high"})") == "priority: expected an integer");
   CHECK(error(R"({"argv":["x"],"colour":"blue"})") == "unknown field \"colour\"");
-  CHECK(error(R"({"argv":["x"],"cron":"* * * * *","every":"5s"})") == "give at most one of cron, at and every");
+  CHECK(error(R"({"argv":["x"],"cron":"* * * * *","every":"5s"})") ==
+        "give at most one of cron, at and every");
   CHECK(error(R"({"argv":["x"],"env":{"A":1}})") == "env: A: expected a string");
   CHECK(error(R"([1,2])") == "the job must be a JSON object");
 }

@@ -44,7 +44,8 @@ TEST_CASE("slots bound running runs; the highest priority goes first, FIFO among
   REQUIRE(s.submit(spec("a"), T0));
   s.tick(T0);
   CHECK(starts(s) == std::vector<int64_t>{first_run(s, "a")});
-  for (auto [name, prio] : {std::pair{"b", 0}, {"c", 5}, {"d", 5}, {"e", 0}, {"f", -3}}) REQUIRE(s.submit(spec(name, prio), T0));
+  for (auto [name, prio] : {std::pair{"b", 0}, {"c", 5}, {"d", 5}, {"e", 0}, {"f", -3}})
+    REQUIRE(s.submit(spec(name, prio), T0));
   s.tick(T0);
   CHECK(starts(s).empty());  // the slot is busy
   CHECK(s.queued() == 5);
@@ -265,7 +266,8 @@ TEST_CASE("the transition table") {
   using job::sched::is_final;
   for (int from = 0; from <= static_cast<int>(RunState::lost); ++from)
     for (int to = 0; to <= static_cast<int>(RunState::lost); ++to)
-      if (is_final(static_cast<RunState>(from))) CHECK_FALSE(allowed(static_cast<RunState>(from), static_cast<RunState>(to)));
+      if (is_final(static_cast<RunState>(from)))
+        CHECK_FALSE(allowed(static_cast<RunState>(from), static_cast<RunState>(to)));
   CHECK(allowed(RunState::queued, RunState::running));
   CHECK_FALSE(allowed(RunState::queued, RunState::succeeded));
   CHECK(job::sched::run_state_from("timed_out") == RunState::timed_out);
