@@ -19,14 +19,11 @@ using job::Errc;
 using job::Error;
 
 job::Result<Client> Client::connect(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path)
-    return Error{Errc::invalid_argument, fmt::format("socket path too long: {}", path)};
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  auto addr = job::proto::unix_address(path);
+  if (!addr) return Error{Errc::invalid_argument, fmt::format("socket path too long: {}", path)};
   const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return Error{Errc::unavailable, fmt::format("socket: {}", std::strerror(errno))};
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&*addr), sizeof *addr) != 0) {
     const int e = errno;
     close(fd);
     return Error{Errc::unavailable,

@@ -9,15 +9,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <csignal>
-#include <cstring>
 #include <set>
 
-#include "cron/next.hpp"
 #include "log.hpp"
-#include "time/duration.hpp"
-#include "time/rfc3339.hpp"
+#include "proto/paths.hpp"
 
 namespace jobd {
 
@@ -32,13 +28,9 @@ namespace {
 constexpr job::time::Duration kCommitDelay = std::chrono::milliseconds{2};
 
 // Whether something accepts connections on the socket at `path`.
-bool socket_in_use(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return false;
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+bool socket_in_use(const sockaddr_un& addr) {
   const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  const bool in_use = fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  const bool in_use = fd >= 0 && connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
   if (fd >= 0) close(fd);
   return in_use;
 }
@@ -124,11 +116,12 @@ std::optional<Error> Server::start() {
   mkdir((options_.state_dir + "/logs").c_str(), 0750);
   uv_pipe_init(loop_, &listener_, 0);
   listener_.data = this;
-  if (options_.socket_path.size() >= sizeof(sockaddr_un{}.sun_path))
+  const auto addr = proto::unix_address(options_.socket_path);
+  if (!addr)
     return Error{Errc::invalid_argument,
                  fmt::format("socket path too long ({} bytes, at most {}): {}", options_.socket_path.size(),
-                             sizeof(sockaddr_un{}.sun_path) - 1, options_.socket_path)};
-  if (socket_in_use(options_.socket_path))
+                             sizeof(sockaddr_un::sun_path) - 1, options_.socket_path)};
+  if (socket_in_use(*addr))
     return Error{Errc::internal, fmt::format("another jobd is listening on {}", options_.socket_path)};
   unlink(options_.socket_path.c_str());  // stale: nobody answers on it
   const mode_t old_mask = umask(0177);   // the socket is 0600 until jobd knows identities

@@ -1,8 +1,10 @@
 #include "proto/paths.hpp"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 
 namespace job::proto {
 namespace {
@@ -31,6 +33,14 @@ std::string default_socket_path() {
   if (geteuid() == 0) return "/run/jobd/jobd.sock";
   if (auto xdg = env("XDG_RUNTIME_DIR"); !xdg.empty()) return xdg + "/jobd.sock";
   return default_state_dir() + "/jobd.sock";
+}
+
+std::optional<sockaddr_un> unix_address(std::string_view path) {
+  sockaddr_un addr{};
+  if (path.size() >= sizeof addr.sun_path) return std::nullopt;
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  return addr;
 }
 
 }  // namespace job::proto

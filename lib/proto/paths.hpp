@@ -2,7 +2,11 @@
 // and jobctl both ask here, so the two always agree.
 #pragma once
 
+#include <sys/un.h>
+
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace job::proto {
 
@@ -11,5 +15,9 @@ std::string default_state_dir();
 // As root: /run/jobd/jobd.sock. Otherwise: $XDG_RUNTIME_DIR/jobd.sock, else
 // jobd.sock in the default state directory.
 std::string default_socket_path();
+
+// The address of a Unix socket path, or nullopt when the path does not fit
+// (sun_path holds at most 107 bytes; libuv would silently truncate it).
+std::optional<sockaddr_un> unix_address(std::string_view path);
 
 }  // namespace job::proto
