@@ -77,6 +77,8 @@ job::Result<Spawned> spawn(const SpawnRequest& request) {
   SpawnSetup s;
   // A new session: the run leads its own process group, signalled as a whole.
   // Signal dispositions and mask are reset: jobd's handlers are not the job's.
+  // The full set is also the cheapest: glibc's child checks every signal not
+  // in it with a syscall of its own, and leaves its internal ones ignored.
   sigset_t all, none;
   sigfillset(&all);
   sigemptyset(&none);

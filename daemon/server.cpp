@@ -178,7 +178,7 @@ void Server::run() {
   log(Level::info, "jobd: stopped");
 }
 
-bool Server::commit() {
+bool Server::commit(store::Durability durability) {
   std::set<int64_t> job_ids = std::exchange(unsaved_jobs_, {}), run_ids = std::exchange(unsaved_runs_, {});
   for (int64_t j : sched_.take_dirty_jobs()) job_ids.insert(j);
   for (int64_t r : sched_.take_dirty_runs()) run_ids.insert(r);
@@ -189,7 +189,7 @@ bool Server::commit() {
   for (int64_t r : run_ids)
     if (const auto* p = sched_.run(r)) runs.push_back(p);
   auto replies = std::exchange(pending_, {});
-  if (auto e = store_->save(jobs, runs)) {
+  if (auto e = store_->save(jobs, runs, replies.empty() ? durability : store::Durability::durable)) {
     // Nothing of this turn is durable: undo its submits and say so. Other
     // changes (finished runs) stay in memory and are saved with the next commit.
     log(Level::error, "jobd: {}", e->message);
@@ -260,9 +260,12 @@ void Server::after_io() {
     }
   };
   carry_out();
-  // Runs are saved as `running` before they start: after a crash, a run that
-  // may have started is `lost`, never silently started twice.
-  commit();
+  // Runs are saved as `running`, durably, before they start: after a crash or
+  // a power loss, a run that may have started is `lost`, never silently
+  // started twice. What no one was told and nothing acts on (pids, exits) is
+  // saved lazily: a power loss may roll it back, and recovery then finds the
+  // run `lost`. Every durable commit makes the lazy ones before it durable.
+  commit(starts.empty() ? store::Durability::lazy : store::Durability::durable);
   if (!starts.empty()) {
     start_runs(std::exchange(starts, {}));
     carry_out();

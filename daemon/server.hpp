@@ -23,6 +23,7 @@
 namespace jobd {
 
 namespace proto = job::proto;
+namespace store = job::store;
 
 struct Options {
   std::string state_dir;
@@ -34,7 +35,7 @@ struct Options {
 
 class Server {
  public:
-  Server(Options options, std::unique_ptr<job::store::Store> store, job::time::Zone zone);
+  Server(Options options, std::unique_ptr<store::Store> store, job::time::Zone zone);
   ~Server();
 
   // Restores the saved state, recovers runs left `running`, starts listening.
@@ -77,7 +78,9 @@ class Server {
   void expect(uint64_t session);  // the session awaits one more deferred reply
   void settle(uint64_t session);  // ...which has now been sent
   void after_io();                // the end of a loop turn: tick, commit, reply, spawn
-  bool commit();
+  // Saves the turn's changes, then sends the replies waiting for them. A
+  // commit that carries replies is always durable.
+  bool commit(store::Durability durability = store::Durability::durable);
   void start_runs(const std::vector<int64_t>& runs);
   void on_spawned(SpawnResult result);
   void on_sigchld();
@@ -91,7 +94,7 @@ class Server {
   proto::Json job_json(const job::sched::Job& job) const;
 
   Options options_;
-  std::unique_ptr<job::store::Store> store_;
+  std::unique_ptr<store::Store> store_;
   job::time::Zone zone_;
   job::sched::Scheduler sched_;
   uv_loop_t* loop_;

@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <array>
+#include <utility>
 
 #include "proto/codec.hpp"
 
@@ -88,7 +89,12 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
   }
   std::unique_ptr<Store> store(new Store(db));
   // WAL with synchronous=FULL: a committed transaction survives power loss.
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"})
+  // save() lowers it to NORMAL for the transactions that may be rolled back.
+  // Exclusive locking: jobd is the database's only user (its lock file sees
+  // to that), so SQLite takes its locks once instead of several fcntl()
+  // calls per transaction, and keeps the WAL index in memory, not in -shm.
+  for (const char* pragma : {"PRAGMA locking_mode=EXCLUSIVE", "PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
+                             "PRAGMA foreign_keys=ON"})
     if (auto e = store->exec(pragma)) return *e;
   if (auto e = store->migrate()) return *e;
   const char* put_job =
@@ -100,16 +106,22 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
       "?13) "
       "ON CONFLICT (id) DO UPDATE SET state = ?4, started_at = ?7, finished_at = ?8, exit_code = ?9, "
       "signal = ?10, pid = ?11, pid_start = ?12, reason = ?13";
-  if (sqlite3_prepare_v3(db, put_job, -1, SQLITE_PREPARE_PERSISTENT, &store->put_job_, nullptr) !=
-          SQLITE_OK ||
-      sqlite3_prepare_v3(db, put_run, -1, SQLITE_PREPARE_PERSISTENT, &store->put_run_, nullptr) != SQLITE_OK)
-    return store->failure("prepare");
+  const std::pair<const char*, sqlite3_stmt**> statements[] = {
+      {put_job, &store->put_job_},
+      {put_run, &store->put_run_},
+      {"BEGIN IMMEDIATE", &store->begin_},
+      {"COMMIT", &store->commit_},
+      {"ROLLBACK", &store->rollback_},
+  };
+  for (const auto& [sql, statement] : statements)
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, statement, nullptr) != SQLITE_OK)
+      return store->failure("prepare");
   return store;
 }
 
 Store::~Store() {
-  sqlite3_finalize(put_job_);
-  sqlite3_finalize(put_run_);
+  for (sqlite3_stmt* statement : {put_job_, put_run_, begin_, commit_, rollback_})
+    sqlite3_finalize(statement);
   sqlite3_close(db_);
 }
 
@@ -198,13 +210,31 @@ Result<Snapshot> Store::load() {
   return snap;
 }
 
+std::optional<Error> Store::step(sqlite3_stmt* statement, std::string_view what) {
+  const int rc = sqlite3_step(statement);
+  std::optional<Error> e;
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) e = failure(what);
+  sqlite3_reset(statement);
+  return e;
+}
+
+std::optional<Error> Store::set_durability(Durability durability) {
+  if (durability == durability_) return std::nullopt;
+  // Not a prepared statement: SQLite applies this pragma when it compiles it.
+  if (auto e = exec(durability == Durability::durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"))
+    return e;
+  durability_ = durability;
+  return std::nullopt;
+}
+
 std::optional<Error> Store::save(const std::vector<const sched::Job*>& jobs,
-                                 const std::vector<const sched::Run*>& runs) {
+                                 const std::vector<const sched::Run*>& runs, Durability durability) {
   if (jobs.empty() && runs.empty()) return std::nullopt;
-  if (auto e = exec("BEGIN IMMEDIATE")) return e;
+  if (auto e = set_durability(durability)) return e;
+  if (auto e = step(begin_, "begin")) return e;
   auto fail = [&](std::string_view what) {
     Error e = failure(what);
-    exec("ROLLBACK");
+    step(rollback_, "rollback");
     return e;
   };
   for (const sched::Job* job : jobs) {
@@ -240,8 +270,13 @@ std::optional<Error> Store::save(const std::vector<const sched::Job*>& jobs,
     sqlite3_reset(put_run_);
     if (rc != SQLITE_DONE) return std::optional<Error>(fail("save run"));
   }
-  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK)
-    return std::optional<Error>(fail("commit"));
+  if (sqlite3_step(commit_) != SQLITE_DONE) {
+    Error e = failure("commit");
+    sqlite3_reset(commit_);
+    step(rollback_, "rollback");
+    return std::optional<Error>(e);
+  }
+  sqlite3_reset(commit_);
   return std::nullopt;
 }
 

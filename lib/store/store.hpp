@@ -1,8 +1,7 @@
-// jobd's durable state: one SQLite database (WAL, synchronous=FULL) per
-// node. The schema is a numbered list of migrations, applied at open. The
-// daemon saves everything one loop turn changed in one transaction (group
-// commit) and acknowledges nothing before that transaction is committed.
-// One Store per process and thread.
+// jobd's durable state: one SQLite database (WAL) per node. The schema is a
+// numbered list of migrations, applied at open. The daemon saves everything
+// one loop turn changed in one transaction (group commit) and acknowledges
+// nothing before that transaction is durable. One Store per process and thread.
 #pragma once
 
 #include <memory>
@@ -17,6 +16,15 @@ struct sqlite3;
 struct sqlite3_stmt;
 
 namespace job::store {
+
+// How far a save must reach before save() returns. Both survive a crash of
+// jobd (kill -9): the data is in the kernel's page cache. Only `durable`
+// survives power loss, and it makes every earlier `lazy` save durable too,
+// because both append to the one WAL file that its fsync covers.
+enum class Durability {
+  durable,  // fsync (synchronous=FULL): for anything acknowledged or acted on
+  lazy,     // no fsync (synchronous=NORMAL): facts a power loss may roll back
+};
 
 struct Snapshot {
   std::vector<sched::Job> jobs;
@@ -36,7 +44,8 @@ class Store {
   // Writes these jobs and runs in one transaction. On error nothing of it is
   // kept (Errc::storage, with SQLite's words: "database or disk is full").
   std::optional<Error> save(const std::vector<const sched::Job*>& jobs,
-                            const std::vector<const sched::Run*>& runs);
+                            const std::vector<const sched::Run*>& runs,
+                            Durability durability = Durability::durable);
 
   int schema_version() const { return version_; }
 
@@ -47,11 +56,18 @@ class Store {
   explicit Store(sqlite3* db) : db_(db) {}
   std::optional<Error> migrate();
   std::optional<Error> exec(const char* sql);
+  std::optional<Error> step(sqlite3_stmt* statement, std::string_view what);
+  std::optional<Error> set_durability(Durability durability);
   Error failure(std::string_view what) const;
 
   sqlite3* db_;
   sqlite3_stmt* put_job_ = nullptr;
   sqlite3_stmt* put_run_ = nullptr;
+  // Parsed once: at thousands of commits a second, parsing "BEGIN" shows.
+  sqlite3_stmt* begin_ = nullptr;
+  sqlite3_stmt* commit_ = nullptr;
+  sqlite3_stmt* rollback_ = nullptr;
+  Durability durability_ = Durability::durable;
   int version_ = 0;
 };
 

@@ -171,6 +171,19 @@ def test_env_and_cwd(ctx):
         ctx.check(env.get(key) == want, f'{key} in the job\'s environment is {env.get(key)!r}, expected {want!r}')
 
 
+def test_signals_reset(ctx):
+    # jobd ignores SIGPIPE (and whatever its parent ignored) and catches
+    # SIGCHLD/SIGTERM/SIGINT; a job sees none of it: nothing blocked, no
+    # standard signal ignored. (glibc's posix_spawn leaves its own internal
+    # signals 32 and 33 ignored; no sigset_t call can name them.)
+    j = ctx.jobd()
+    job = j.submit('--name', 'sigs', '--', 'grep', '-E', '^Sig(Ign|Blk):', '/proc/self/status')
+    ctx.check(j.ctl('wait', job).rc == 0, 'the signal job failed')
+    masks = dict(line.split(':\t') for line in j.ok('logs', j.runs(job)[0]['id']).out.splitlines())
+    ctx.check(int(masks['SigBlk'], 16) == 0, f'the job starts with signals blocked: {masks}')
+    ctx.check(int(masks['SigIgn'], 16) & 0x7fffffff == 0, f'the job starts with signals 1-31 ignored: {masks}')
+
+
 def test_submit_wait(ctx):
     j = ctx.jobd()
     r = j.ctl('submit', '--wait', '--', 'true')
@@ -491,6 +504,7 @@ if __name__ == '__main__':
         test_logs_follow,
         test_submit_json,
         test_env_and_cwd,
+        test_signals_reset,
         test_submit_wait,
         test_wait_run_and_job,
         test_wait_timeout,

@@ -1,6 +1,7 @@
 // The SQLite store, on a real database in a temporary directory.
 #include <doctest/doctest.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -109,4 +110,47 @@ TEST_CASE("a database from a newer jobd is refused") {
   auto store = job::store::Store::open(dir.db());
   REQUIRE_FALSE(store);
   CHECK(store.error().message == "database schema version 99 is newer than this jobd (1); upgrade jobd");
+}
+
+TEST_CASE("lazy and durable saves interleave, and a crash keeps both") {
+  TempDir dir;
+  // The child saves and dies without closing anything, as kill -9 would.
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    auto store = job::store::Store::open(dir.db());
+    if (!store) _exit(10);
+    const auto job = sample_job(1);
+    auto run = sample_run(1, 1);
+    run.state = job::sched::RunState::running;
+    if ((*store)->save({&job}, {&run}, job::store::Durability::durable)) _exit(11);
+    run.state = job::sched::RunState::succeeded;
+    if ((*store)->save({}, {&run}, job::store::Durability::lazy)) _exit(12);
+    const auto second = sample_job(2);
+    if ((*store)->save({&second}, {}, job::store::Durability::durable)) _exit(13);
+    const auto third = sample_job(3);
+    if ((*store)->save({&third}, {}, job::store::Durability::lazy)) _exit(14);
+    _exit(0);
+  }
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  auto store = job::store::Store::open(dir.db());
+  REQUIRE(store);
+  auto snap = (*store)->load();
+  REQUIRE(snap);
+  CHECK(snap->jobs.size() == 3);
+  REQUIRE(snap->runs.size() == 1);
+  CHECK(snap->runs[0].state == job::sched::RunState::succeeded);
+}
+
+TEST_CASE("a second opener of a database in use is refused") {
+  TempDir dir;
+  auto first = job::store::Store::open(dir.db());
+  REQUIRE(first);
+  auto second = job::store::Store::open(dir.db());
+  REQUIRE_FALSE(second);
+  CHECK(second.error().code == job::Errc::storage);
+  CHECK(second.error().message.find("locked") != std::string::npos);
 }
