@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   app.add_option("--socket", jobctl::globals().socket,
                  "jobd's socket (default: $JOBCTL_SOCKET, else jobd's)");
   app.add_flag("--json", jobctl::globals().json, "print JSON instead of text");
+  app.set_version_flag("--version", "jobctl " JOBD_VERSION);
   jobctl::add_submit(app);
   jobctl::add_list(app);
   jobctl::add_show(app);
@@ -37,6 +38,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     // CLI11 reports "jobctl frobnicate" as a missing subcommand; name the word instead.

@@ -72,5 +72,8 @@ for args in "cron next" "cron" "" "cron next '* * * * *' --count" "cron next '* 
 done
 "$jobctl" --help | grep -q 'cron' || { failures=$((failures + 1)); echo "FAIL: jobctl --help"; }
 
+[ "$("$jobctl" --version)" = "jobctl $("$jobctl" --version | cut -d' ' -f2)" ] && "$jobctl" --version | grep -Eq '^jobctl [0-9]+\.[0-9]+\.[0-9]+$' ||
+  { failures=$((failures + 1)); echo "FAIL: jobctl --version"; }
+
 [ "$failures" = 0 ] && echo "all jobctl cron checks passed"
 exit "$((failures > 0))"
