@@ -6,14 +6,28 @@
 namespace job::sched {
 namespace {
 constexpr std::array<std::string_view, 4> kTriggers = {"now", "cron", "at", "every"};
+constexpr std::array<std::string_view, 3> kConcurrency = {"allow", "forbid", "replace"};
+constexpr std::array<std::string_view, 3> kCatchup = {"none", "last", "all"};
+
+template <class E, size_t N>
+std::optional<E> from_names(const std::array<std::string_view, N>& names, std::string_view s) {
+  for (size_t i = 0; i < N; ++i)
+    if (names[i] == s) return static_cast<E>(i);
+  return std::nullopt;
 }
+}  // namespace
 
 std::string_view name(JobSpec::Trigger t) { return kTriggers[static_cast<size_t>(t)]; }
-
 std::optional<JobSpec::Trigger> trigger_from(std::string_view s) {
-  for (size_t i = 0; i < kTriggers.size(); ++i)
-    if (kTriggers[i] == s) return static_cast<JobSpec::Trigger>(i);
-  return std::nullopt;
+  return from_names<JobSpec::Trigger>(kTriggers, s);
+}
+std::string_view name(JobSpec::Concurrency c) { return kConcurrency[static_cast<size_t>(c)]; }
+std::optional<JobSpec::Concurrency> concurrency_from(std::string_view s) {
+  return from_names<JobSpec::Concurrency>(kConcurrency, s);
+}
+std::string_view name(JobSpec::Catchup c) { return kCatchup[static_cast<size_t>(c)]; }
+std::optional<JobSpec::Catchup> catchup_from(std::string_view s) {
+  return from_names<JobSpec::Catchup>(kCatchup, s);
 }
 
 std::string job_ref(int64_t id) { return "j" + std::to_string(id); }

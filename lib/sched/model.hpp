@@ -39,11 +39,40 @@ struct JobSpec {
   std::vector<std::pair<std::string, std::string>> env;
   std::string cwd;  // empty: jobd's working directory
 
+  // Failure policy: a failed attempt n (counting from 1) is retried, up to
+  // `retries` times, after min(max_backoff, backoff * 2^(n-1)), lengthened
+  // by a random fraction in [0, jitter].
+  int retries = 3;
+  time::Duration backoff = std::chrono::seconds{10};
+  time::Duration max_backoff = std::chrono::minutes{10};
+  double jitter = 0.1;
+
+  enum class Concurrency {
+    allow,    // fires run side by side
+    forbid,   // a fire while a run is active is recorded `skipped`
+    replace,  // a fire cancels the active runs and starts anew
+  };
+  enum class Catchup {
+    none,  // fires missed (jobd down, job paused) produce no run
+    last,  // one run for the newest missed fire
+    all,   // one run per missed fire (the newest kCatchupMax), one after another
+  };
+  Concurrency concurrency = Concurrency::forbid;
+  Catchup catchup = Catchup::last;
+  time::Duration starting_deadline{};  // zero: none; a fire not started within it is skipped
+  int keep_runs = 100;                 // runs kept in history; older ones are removed
+
   friend bool operator==(const JobSpec&, const JobSpec&) = default;
 };
 
+constexpr int kCatchupMax = 100;
+
 std::string_view name(JobSpec::Trigger t);
 std::optional<JobSpec::Trigger> trigger_from(std::string_view s);
+std::string_view name(JobSpec::Concurrency c);
+std::optional<JobSpec::Concurrency> concurrency_from(std::string_view s);
+std::string_view name(JobSpec::Catchup c);
+std::optional<JobSpec::Catchup> catchup_from(std::string_view s);
 
 struct Job {
   int64_t id = 0;
@@ -70,8 +99,20 @@ struct Run {
   int signal = 0;  // the signal that ended it, if any
   int64_t pid = 0;
   int64_t pid_start = 0;  // the process's start time, to recognise it after a restart
-  std::string reason;     // why it failed, was lost or timed out, in words
+  std::string reason;     // why it failed, was lost, timed out or was skipped, in words
   bool timeout_sent = false;
+  bool cancel_requested = false;  // cancelled while running: ends `cancelled` when it exits
+
+  // Attempts: a failed attempt is followed by a new run (attempt + 1) that
+  // waits in `retrying` until retry_at. Each keeps its own exit code and logs.
+  std::optional<time::Instant> retry_at;
+  int64_t retry_of = 0;      // the attempt this one retries
+  int64_t next_attempt = 0;  // the attempt that retries this one
+
+  // The fires this run (or `skipped` record) stands for, when it covers
+  // missed ones: from missed_since to scheduled_at, missed_count in all.
+  int64_t missed_count = 0;
+  std::optional<time::Instant> missed_since;
 };
 
 // Ids as users see them: "j12" for job 12, "r345" for run 345.
