@@ -20,6 +20,21 @@ Json instant(const std::optional<time::Instant>& t, const time::Zone& zone) {
   return t ? Json(time::format_rfc3339(*t, zone)) : Json(nullptr);
 }
 
+Json run_ref_or_null(int64_t id) { return id ? Json(sched::run_ref(id)) : Json(nullptr); }
+
+Json duration_or_null(time::Duration d) {
+  return d == time::Duration::zero() ? Json(nullptr) : Json(time::format_duration(d));
+}
+
+// "allow, forbid, replace": the names of an enum's values up to `last`, for error messages.
+template <class E>
+std::string names_up_to(E last) {
+  std::string out;
+  for (int i = 0; i <= static_cast<int>(last); ++i)
+    out += (i ? ", " : "") + std::string(sched::name(static_cast<E>(i)));
+  return out;
+}
+
 }  // namespace
 
 Result<sched::JobSpec> spec_from_json(const Json& j) {
@@ -30,13 +45,39 @@ Result<sched::JobSpec> spec_from_json(const Json& j) {
     // Named, not structured bindings: clang 14 cannot capture those in lambdas.
     const std::string& key = item.key();
     const Json& value = item.value();
+    std::string text;
     auto want_string = [&](std::string& out) -> std::optional<Error> {
       if (!value.is_string()) return bad(fmt::format("{}: expected a string", key));
       out = value.get<std::string>();
       return std::nullopt;
     };
+    // Range checks are the scheduler's; only what does not fit an int is refused here.
+    auto want_int = [&](int& out) -> std::optional<Error> {
+      if (!value.is_number_integer()) return bad(fmt::format("{}: expected an integer", key));
+      const bool fits = value.is_number_unsigned()
+                            ? value.get<uint64_t>() <= uint64_t{std::numeric_limits<int>::max()}
+                            : value.get<int64_t>() >= std::numeric_limits<int>::min() &&
+                                  value.get<int64_t>() <= std::numeric_limits<int>::max();
+      if (!fits) return bad(fmt::format("{}: {} is out of range", key, value.dump()));
+      out = static_cast<int>(value.get<int64_t>());
+      return std::nullopt;
+    };
+    auto want_duration = [&](time::Duration& out) -> std::optional<Error> {
+      if (auto p = want_string(text)) return p;
+      auto d = time::parse_duration(text);
+      if (!d) return with_field(key, d.error());
+      out = *d;
+      return std::nullopt;
+    };
+    // An enum by name: `concurrency: "sometimes" is not one of allow, forbid, replace`.
+    auto want_name = [&](auto& out, auto from, auto last) -> std::optional<Error> {
+      if (auto p = want_string(text)) return p;
+      auto e = from(text);
+      if (!e) return bad(fmt::format("{}: \"{}\" is not one of {}", key, text, names_up_to(last)));
+      out = *e;
+      return std::nullopt;
+    };
     std::optional<Error> problem;
-    std::string text;
     if (key == "name") {
       problem = want_string(spec.name);
     } else if (key == "cron") {
@@ -51,16 +92,12 @@ Result<sched::JobSpec> spec_from_json(const Json& j) {
       }
       spec.trigger = sched::JobSpec::Trigger::at;
       ++triggers;
-    } else if (key == "every" || key == "timeout") {
-      if (!(problem = want_string(text))) {
-        auto d = time::parse_duration(text);
-        if (!d) return with_field(key, d.error());
-        (key == "every" ? spec.every : spec.timeout) = *d;
-      }
-      if (key == "every") {
-        spec.trigger = sched::JobSpec::Trigger::every;
-        ++triggers;
-      }
+    } else if (key == "every") {
+      problem = want_duration(spec.every);
+      spec.trigger = sched::JobSpec::Trigger::every;
+      ++triggers;
+    } else if (key == "timeout") {
+      problem = want_duration(spec.timeout);
     } else if (key == "tz") {
       problem = want_string(spec.tz);
     } else if (key == "priority") {
@@ -85,6 +122,23 @@ Result<sched::JobSpec> spec_from_json(const Json& j) {
       }
     } else if (key == "cwd") {
       problem = want_string(spec.cwd);
+    } else if (key == "retries") {
+      problem = want_int(spec.retries);
+    } else if (key == "backoff") {
+      problem = want_duration(spec.backoff);
+    } else if (key == "max_backoff") {
+      problem = want_duration(spec.max_backoff);
+    } else if (key == "jitter") {
+      if (!value.is_number()) return bad("jitter: expected a number");
+      spec.jitter = value.get<double>();
+    } else if (key == "concurrency") {
+      problem = want_name(spec.concurrency, sched::concurrency_from, sched::JobSpec::Concurrency::replace);
+    } else if (key == "catchup") {
+      problem = want_name(spec.catchup, sched::catchup_from, sched::JobSpec::Catchup::all);
+    } else if (key == "starting_deadline") {
+      if (!value.is_null()) problem = want_duration(spec.starting_deadline);
+    } else if (key == "keep_runs") {
+      problem = want_int(spec.keep_runs);
     } else {
       return bad(fmt::format("unknown field \"{}\"", key));
     }
@@ -121,6 +175,15 @@ Json spec_to_json(const sched::JobSpec& spec) {
     j["env"] = env;
   }
   if (!spec.cwd.empty()) j["cwd"] = spec.cwd;
+  j["retries"] = spec.retries;
+  j["backoff"] = time::format_duration(spec.backoff);
+  j["max_backoff"] = time::format_duration(spec.max_backoff);
+  j["jitter"] = spec.jitter;
+  j["concurrency"] = sched::name(spec.concurrency);
+  j["catchup"] = sched::name(spec.catchup);
+  if (spec.starting_deadline != time::Duration::zero())
+    j["starting_deadline"] = time::format_duration(spec.starting_deadline);
+  j["keep_runs"] = spec.keep_runs;
   return j;
 }
 
@@ -147,8 +210,7 @@ Json job_to_json(const sched::Job& job, const sched::Run* last_run, const time::
   j["schedule"] = schedule_text(job.spec, zone);
   j["tz"] = job.spec.trigger == sched::JobSpec::Trigger::cron ? Json(job.zone.name()) : Json(nullptr);
   j["priority"] = job.spec.priority;
-  j["timeout"] = job.spec.timeout == time::Duration::zero() ? Json(nullptr)
-                                                            : Json(time::format_duration(job.spec.timeout));
+  j["timeout"] = duration_or_null(job.spec.timeout);
   if (!job.spec.argv.empty())
     j["command"] = job.spec.argv;
   else
@@ -157,6 +219,14 @@ Json job_to_json(const sched::Job& job, const sched::Run* last_run, const time::
   for (const auto& [k, v] : job.spec.env) env[k] = v;
   j["env"] = env;
   j["cwd"] = job.spec.cwd.empty() ? Json(nullptr) : Json(job.spec.cwd);
+  j["retries"] = job.spec.retries;
+  j["backoff"] = time::format_duration(job.spec.backoff);
+  j["max_backoff"] = time::format_duration(job.spec.max_backoff);
+  j["jitter"] = job.spec.jitter;
+  j["concurrency"] = sched::name(job.spec.concurrency);
+  j["catchup"] = sched::name(job.spec.catchup);
+  j["starting_deadline"] = duration_or_null(job.spec.starting_deadline);
+  j["keep_runs"] = job.spec.keep_runs;
   j["created_at"] = time::format_rfc3339(job.created_at, zone);
   j["next_fire"] = instant(job.next_fire, zone);
   j["runs"] = job.runs.size();
@@ -184,6 +254,11 @@ Json run_to_json(const sched::Run& run, const sched::Job& job, const time::Zone&
   j["started_at"] = instant(run.started_at, zone);
   j["finished_at"] = instant(run.finished_at, zone);
   j["pid"] = run.pid ? Json(run.pid) : Json(nullptr);
+  j["retry_at"] = instant(run.retry_at, zone);
+  j["retry_of"] = run_ref_or_null(run.retry_of);
+  j["next_attempt"] = run_ref_or_null(run.next_attempt);
+  j["missed_count"] = run.missed_count;
+  j["missed_since"] = instant(run.missed_since, zone);
   return j;
 }
 

@@ -4,6 +4,7 @@
 #include "proto/codec.hpp"
 #include "proto/protocol.hpp"
 #include "time/rfc3339.hpp"
+#include "time/zone.hpp"
 
 using job::proto::Json;
 using job::proto::LineReader;
@@ -56,6 +57,66 @@ TEST_CASE("a spec survives JSON both ways") {
   CHECK(*job::proto::spec_from_json(job::proto::spec_to_json(once)) == once);
 }
 
+TEST_CASE("the failure, overlap, catch-up and retention policies survive JSON both ways") {
+  job::sched::JobSpec spec;
+  spec.argv = {"true"};
+  spec.retries = 5;
+  spec.backoff = std::chrono::seconds{30};
+  spec.max_backoff = std::chrono::hours{2};
+  spec.jitter = 0.25;
+  spec.concurrency = job::sched::JobSpec::Concurrency::replace;
+  spec.catchup = job::sched::JobSpec::Catchup::all;
+  spec.starting_deadline = std::chrono::minutes{10};
+  spec.keep_runs = 7;
+  const Json j = job::proto::spec_to_json(spec);
+  CHECK(j["retries"] == 5);
+  CHECK(j["backoff"] == "30s");
+  CHECK(j["max_backoff"] == "2h");
+  CHECK(j["jitter"] == 0.25);
+  CHECK(j["concurrency"] == "replace");
+  CHECK(j["catchup"] == "all");
+  CHECK(j["starting_deadline"] == "10m");
+  CHECK(j["keep_runs"] == 7);
+  auto back = job::proto::spec_from_json(j);
+  REQUIRE(back);
+  CHECK(*back == spec);
+
+  // No starting deadline is no key; every other policy is always written.
+  job::sched::JobSpec plain;
+  plain.shell = "true";
+  const Json p = job::proto::spec_to_json(plain);
+  CHECK_FALSE(p.contains("starting_deadline"));
+  CHECK(p["concurrency"] == "forbid");
+  CHECK(*job::proto::spec_from_json(p) == plain);
+}
+
+TEST_CASE("a spec without policies (stored before they existed) takes the defaults") {
+  auto spec = job::proto::spec_from_json(Json::parse(R"({"name":"old","argv":["x"],"priority":0})"));
+  REQUIRE(spec);
+  const job::sched::JobSpec defaults;
+  CHECK(spec->retries == 3);
+  CHECK(spec->backoff == std::chrono::seconds{10});
+  CHECK(spec->max_backoff == std::chrono::minutes{10});
+  CHECK(spec->jitter == defaults.jitter);
+  CHECK(spec->concurrency == job::sched::JobSpec::Concurrency::forbid);
+  CHECK(spec->catchup == job::sched::JobSpec::Catchup::last);
+  CHECK(spec->starting_deadline == job::time::Duration::zero());
+  CHECK(spec->keep_runs == 100);
+
+  // A null starting deadline is none; an integral jitter is a number.
+  auto none =
+      job::proto::spec_from_json(Json::parse(R"({"argv":["x"],"starting_deadline":null,"jitter":1})"));
+  REQUIRE(none);
+  CHECK(none->starting_deadline == job::time::Duration::zero());
+  CHECK(none->jitter == 1.0);
+  // Out-of-range values are the scheduler's to refuse, not the codec's.
+  auto odd =
+      job::proto::spec_from_json(Json::parse(R"({"argv":["x"],"retries":-1,"jitter":2,"keep_runs":0})"));
+  REQUIRE(odd);
+  CHECK(odd->retries == -1);
+  CHECK(odd->keep_runs == 0);
+}
+
 TEST_CASE("bad specs name the field") {
   auto error = [](const char* text) {
     auto r = job::proto::spec_from_json(Json::parse(text));
@@ -73,4 +134,78 @@ TEST_CASE("bad specs name the field") {
         "give at most one of cron, at and every");
   CHECK(error(R"({"argv":["x"],"env":{"A":1}})") == "env: A: expected a string");
   CHECK(error(R"([1,2])") == "the job must be a JSON object");
+}
+
+TEST_CASE("bad policies name the field") {
+  auto error = [](const char* text) {
+    auto r = job::proto::spec_from_json(Json::parse(text));
+    REQUIRE_FALSE(r.ok());
+    return r.error().message;
+  };
+  CHECK(error(R"({"argv":["x"],"retries":"3"})") == "retries: expected an integer");
+  CHECK(error(R"({"argv":["x"],"retries":1.5})") == "retries: expected an integer");
+  CHECK(error(R"({"argv":["x"],"retries":4294967296})") == "retries: 4294967296 is out of range");
+  CHECK(error(R"({"argv":["x"],"keep_runs":true})") == "keep_runs: expected an integer");
+  CHECK(error(R"({"argv":["x"],"keep_runs":-9999999999})") == "keep_runs: -9999999999 is out of range");
+  CHECK(error(R"({"argv":["x"],"backoff":10})") == "backoff: expected a string");
+  CHECK(error(R"({"argv":["x"],"backoff":"10 seconds"})")
+            .starts_with("backoff: \"10 seconds\" is not a duration"));
+  CHECK(
+      error(R"({"argv":["x"],"max_backoff":"1.5h"})").starts_with("max_backoff: \"1.5h\" is not a duration"));
+  CHECK(error(R"({"argv":["x"],"starting_deadline":"soon"})")
+            .starts_with("starting_deadline: \"soon\" is not a duration"));
+  CHECK(error(R"({"argv":["x"],"starting_deadline":60})") == "starting_deadline: expected a string");
+  CHECK(error(R"({"argv":["x"],"jitter":"0.1"})") == "jitter: expected a number");
+  CHECK(error(R"({"argv":["x"],"concurrency":"sometimes"})") ==
+        "concurrency: \"sometimes\" is not one of allow, forbid, replace");
+  CHECK(error(R"({"argv":["x"],"concurrency":1})") == "concurrency: expected a string");
+  CHECK(error(R"({"argv":["x"],"catchup":"some"})") == "catchup: \"some\" is not one of none, last, all");
+  CHECK(error(R"({"argv":["x"],"catchup":null})") == "catchup: expected a string");
+}
+
+TEST_CASE("jobs and runs show their policies, attempts and missed fires") {
+  job::sched::Job job;
+  job.id = 3;
+  job.spec.name = "backup";
+  job.spec.argv = {"true"};
+  job.spec.starting_deadline = std::chrono::minutes{5};
+  const auto utc = *job::time::find_zone("UTC");
+  Json j = job::proto::job_to_json(job, nullptr, utc);
+  CHECK(j["retries"] == 3);
+  CHECK(j["backoff"] == "10s");
+  CHECK(j["max_backoff"] == "10m");
+  CHECK(j["jitter"] == 0.1);
+  CHECK(j["concurrency"] == "forbid");
+  CHECK(j["catchup"] == "last");
+  CHECK(j["starting_deadline"] == "5m");
+  CHECK(j["keep_runs"] == 100);
+  job.spec.starting_deadline = {};
+  CHECK(job::proto::job_to_json(job, nullptr, utc)["starting_deadline"].is_null());
+
+  job::sched::Run run;
+  run.id = 13;
+  run.job = 3;
+  run.attempt = 2;
+  run.state = job::sched::RunState::retrying;
+  run.retry_at = *job::time::parse_rfc3339("2026-11-27T10:00:30Z");
+  run.retry_of = 12;
+  Json r = job::proto::run_to_json(run, job, utc);
+  CHECK(r["attempt"] == 2);
+  CHECK(r["retry_at"] == "2026-11-27T10:00:30+00:00");
+  CHECK(r["retry_of"] == "r12");
+  CHECK(r["next_attempt"].is_null());
+  CHECK(r["missed_count"] == 0);
+  CHECK(r["missed_since"].is_null());
+
+  job::sched::Run caught_up;
+  caught_up.id = 20;
+  caught_up.next_attempt = 21;
+  caught_up.missed_count = 4;
+  caught_up.missed_since = *job::time::parse_rfc3339("2026-11-27T07:00:00Z");
+  Json c = job::proto::run_to_json(caught_up, job, utc);
+  CHECK(c["retry_at"].is_null());
+  CHECK(c["retry_of"].is_null());
+  CHECK(c["next_attempt"] == "r21");
+  CHECK(c["missed_count"] == 4);
+  CHECK(c["missed_since"] == "2026-11-27T07:00:00+00:00");
 }
