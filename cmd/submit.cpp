@@ -2,6 +2,9 @@
 // print its id; with --wait, also wait for its first run and exit with it.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <optional>
+
 #include "client.hpp"
 #include "command.hpp"
 #include "output.hpp"
@@ -15,7 +18,32 @@ struct SubmitOptions {
   int64_t priority = 0;
   std::vector<std::string> env, command;
   bool wait = false;
+  // Policies: sent only when given, so that jobd's defaults apply.
+  std::optional<int> retries, keep_runs;
+  std::optional<double> jitter;
+  std::optional<std::string> backoff, max_backoff, starting_deadline, concurrency, catchup;
 };
+
+// The policies given, checked here by the codec that jobd uses, so that a typo
+// fails without a daemon and names the flag: `--concurrency: "sometimes" is not one of ...`.
+void add_policies(job::proto::Json& spec, const SubmitOptions& o) {
+  job::proto::Json policies = job::proto::Json::object();
+  if (o.retries) policies["retries"] = *o.retries;
+  if (o.backoff) policies["backoff"] = *o.backoff;
+  if (o.max_backoff) policies["max_backoff"] = *o.max_backoff;
+  if (o.jitter) policies["jitter"] = *o.jitter;
+  if (o.concurrency) policies["concurrency"] = *o.concurrency;
+  if (o.catchup) policies["catchup"] = *o.catchup;
+  if (o.starting_deadline) policies["starting_deadline"] = *o.starting_deadline;
+  if (o.keep_runs) policies["keep_runs"] = *o.keep_runs;
+  if (auto checked = job::proto::spec_from_json(policies); !checked) {
+    std::string message = checked.error().message;  // "max_backoff: ..."
+    const size_t field_end = std::min(message.find(':'), message.size());
+    std::replace(message.begin(), message.begin() + static_cast<std::ptrdiff_t>(field_end), '_', '-');
+    throw Failure{{checked.error().code, "--" + message}};
+  }
+  spec.update(policies);
+}
 
 void run_submit(const SubmitOptions& o) {
   job::proto::Json spec;
@@ -42,6 +70,7 @@ void run_submit(const SubmitOptions& o) {
     env[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
   if (!env.empty()) spec["env"] = env;
+  add_policies(spec, o);
 
   Client client = connect();
   const auto reply = must(client.call({{"op", "submit"}, {"job", spec}}));
@@ -73,6 +102,18 @@ void add_submit(CLI::App& app) {
   cmd->add_option("--cwd", o->cwd, "working directory (absolute)");
   cmd->add_option("--shell", o->shell, "a command line for /bin/sh -c, instead of -- COMMAND");
   cmd->add_flag("--wait", o->wait, "wait for the first run; exit 0 if it succeeded, 1 if not");
+  cmd->add_option("--retries", o->retries, "retry a failed run up to N times (default 3)");
+  cmd->add_option("--backoff", o->backoff,
+                  "wait DURATION before the first retry, doubling after (default 10s)");
+  cmd->add_option("--max-backoff", o->max_backoff, "never wait longer than DURATION to retry (default 10m)");
+  cmd->add_option("--jitter", o->jitter, "lengthen each wait by up to this fraction, 0 to 1 (default 0.1)");
+  cmd->add_option("--concurrency", o->concurrency,
+                  "a fire while a run is active: allow, forbid (skip it) or replace (default forbid)");
+  cmd->add_option("--catchup", o->catchup,
+                  "fires missed while down or paused: none, last or all (default last)");
+  cmd->add_option("--starting-deadline", o->starting_deadline,
+                  "skip a fire that cannot start within DURATION (default: none)");
+  cmd->add_option("--keep-runs", o->keep_runs, "keep the newest N runs in history (default 100)");
   cmd->add_option("command", o->command, "the program and its arguments, after --");
   cmd->callback([o] { run_submit(*o); });
 }
