@@ -41,5 +41,10 @@ void add_runs(CLI::App& app);
 void add_logs(CLI::App& app);
 void add_wait(CLI::App& app);
 void add_status(CLI::App& app);
+void add_cancel(CLI::App& app);
+void add_pause(CLI::App& app);
+void add_resume(CLI::App& app);
+void add_trigger(CLI::App& app);
+void add_delete(CLI::App& app);
 
 }  // namespace jobctl

@@ -30,6 +30,11 @@ int main(int argc, char** argv) {
   jobctl::add_runs(app);
   jobctl::add_logs(app);
   jobctl::add_wait(app);
+  jobctl::add_trigger(app);
+  jobctl::add_cancel(app);
+  jobctl::add_pause(app);
+  jobctl::add_resume(app);
+  jobctl::add_delete(app);
   jobctl::add_status(app);
   jobctl::add_cron(app);
 

@@ -56,4 +56,14 @@ std::string short_time(const job::proto::Json& v) {
   return s;
 }
 
+void print_reply(job::proto::Json reply) {
+  reply.erase("id");
+  reply.erase("ok");
+  print_json(reply);
+}
+
+void print_job_state(const job::proto::Json& job) {
+  fmt::print("{} ({}) {}\n", cell(job["id"]), cell(job["name"]), cell(job["state"]));
+}
+
 }  // namespace jobctl

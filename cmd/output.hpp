@@ -17,5 +17,9 @@ std::string cell(const job::proto::Json& v);
 std::string shell_quote(const std::string& word);
 // An RFC 3339 instant without its fraction of a second, for tables.
 std::string short_time(const job::proto::Json& v);
+// A reply as --json prints it: its fields without "id" and "ok".
+void print_reply(job::proto::Json reply);
+// "j3 (backup) paused": a job's id, name and state, as pause, resume and delete print it.
+void print_job_state(const job::proto::Json& job);
 
 }  // namespace jobctl

@@ -11,10 +11,8 @@ void add_status(CLI::App& app) {
   auto* cmd = app.add_subcommand("status", "jobd's version, uptime, slots, running and queued runs");
   cmd->callback([] {
     Client client = connect();
-    auto reply = must(client.call({{"op", "status"}}));
-    reply.erase("id");
-    reply.erase("ok");
-    if (globals().json) return print_json(reply);
+    const auto reply = must(client.call({{"op", "status"}}));
+    if (globals().json) return print_reply(reply);
     fmt::print("jobd {} (pid {}), up {}s, socket {}\n", cell(reply["version"]), cell(reply["pid"]),
                cell(reply["uptime_seconds"]), cell(reply["socket"]));
     fmt::print("slots {}/{} busy, {} queued, {} jobs, state in {}\n", cell(reply["running"]),
