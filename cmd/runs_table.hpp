@@ -5,6 +5,10 @@
 
 namespace jobctl {
 
+// Columns RUN, JOB, ATTEMPT, STATE, EXIT, SCHEDULED, STARTED, FINISHED and
+// NOTE: "retry at TIME" while a run waits to retry, its reason (why it failed,
+// was skipped, lost or cancelled), "covers N missed fires since TIME" for a
+// catch-up; "; " between them.
 void print_runs(const job::proto::Json& runs);
 
 }  // namespace jobctl

@@ -28,13 +28,21 @@ void add_show(CLI::App& app) {
         command += (command.empty() ? "" : " ") + shell_quote(a.get<std::string>());
     else
       command = "sh -c " + shell_quote(j["command"].get<std::string>());
-    auto field = [](const char* k, const std::string& v) { fmt::print("{:<11}{}\n", k, v); };
+    auto field = [](const char* k, const std::string& v) { fmt::print("{:<13}{}\n", k, v); };
     field("id", cell(j["id"]));
     field("name", cell(j["name"]));
     field("state", cell(j["state"]));
     field("schedule", cell(j["schedule"]) + (j["tz"].is_null() ? "" : " (" + cell(j["tz"]) + ")"));
     field("priority", cell(j["priority"]));
     field("timeout", cell(j["timeout"]));
+    field("retries", j["retries"] == 0
+                         ? "0"
+                         : fmt::format("{}, backoff {} doubling up to {}, jitter {}", cell(j["retries"]),
+                                       cell(j["backoff"]), cell(j["max_backoff"]), cell(j["jitter"])));
+    field("concurrency", cell(j["concurrency"]));
+    field("catchup", cell(j["catchup"]));
+    if (!j["starting_deadline"].is_null()) field("deadline", cell(j["starting_deadline"]) + " to start");
+    field("keep runs", cell(j["keep_runs"]));
     field("command", command);
     if (!j["cwd"].is_null()) field("cwd", cell(j["cwd"]));
     for (const auto& [k, v] : j["env"].items()) field("env", k + "=" + v.get<std::string>());
