@@ -52,6 +52,11 @@ std::vector<std::string> environment(const job::sched::Job& job, const job::sche
   env.push_back("JOBD_RUN_ID=" + job::sched::run_ref(run.id));
   env.push_back("JOBD_ATTEMPT=" + std::to_string(run.attempt));
   env.push_back("JOBD_SCHEDULED_AT=" + job::time::format_rfc3339(run.scheduled_at, zone));
+  if (run.missed_count > 0) {  // a catch-up run: the fires it stands for
+    env.push_back("JOBD_MISSED_COUNT=" + std::to_string(run.missed_count));
+    env.push_back("JOBD_MISSED_SINCE=" +
+                  job::time::format_rfc3339(run.missed_since.value_or(run.scheduled_at), zone));
+  }
   return env;
 }
 

@@ -54,13 +54,20 @@ void read_config(const std::string& path, jobd::Options& o, bool has_state, bool
       if (!s || !d)
         throw ConfigError{at() + ": " + (s ? d.error().message : "expected a duration such as \"10s\"")};
       o.kill_grace = *d;
+    } else if (key == "keep_for") {
+      auto s = value.value<std::string>();
+      auto d = s ? job::time::parse_duration(*s) : job::Result<job::time::Duration>(job::Error{});
+      if (!s || !d)
+        throw ConfigError{at() + ": " + (s ? d.error().message : "expected a duration such as \"30d\"")};
+      o.keep_for = *d;
     } else if (key == "log_max_bytes") {
       auto n = value.value<int64_t>();
       if (!n || *n < 1) throw ConfigError{at() + ": expected a positive number of bytes"};
       o.log_max_bytes = *n;
     } else {
-      throw ConfigError{at() +
-                        ": unknown setting (expected state_dir, socket, slots, kill_grace, log_max_bytes)"};
+      throw ConfigError{
+          at() +
+          ": unknown setting (expected state_dir, socket, slots, kill_grace, keep_for, log_max_bytes)"};
     }
   }
 }

@@ -15,9 +15,10 @@ namespace sched = job::sched;
 
 const std::vector<std::pair<std::string_view, Server::Op>>& Server::ops() {
   static const std::vector<std::pair<std::string_view, Op>> table = {
-      {"submit", &Server::op_submit}, {"list", &Server::op_list}, {"show", &Server::op_show},
-      {"runs", &Server::op_runs},     {"run", &Server::op_run},   {"wait", &Server::op_wait},
-      {"status", &Server::op_status},
+      {"submit", &Server::op_submit}, {"list", &Server::op_list},       {"show", &Server::op_show},
+      {"runs", &Server::op_runs},     {"run", &Server::op_run},         {"wait", &Server::op_wait},
+      {"status", &Server::op_status}, {"cancel", &Server::op_cancel},   {"pause", &Server::op_pause},
+      {"resume", &Server::op_resume}, {"trigger", &Server::op_trigger}, {"delete", &Server::op_delete},
   };
   return table;
 }
@@ -113,9 +114,10 @@ void Server::op_show(Session& s, const proto::Json& id, const proto::Json& req) 
 void Server::op_runs(Session& s, const proto::Json& id, const proto::Json& req) {
   const sched::Job* job = nullptr;
   if (req.contains("job")) {
-    const auto found = job_field(req, "job");
-    if (!found) return send(s.id, error_body(id, found.error()));
-    job = *found;
+    // A deleted job's runs stay visible (by its id) until retention.
+    const auto ref = req["job"].get<std::string>();
+    job = sched_.find_job(ref, true);
+    if (!job) return send(s.id, error_body(id, {Errc::not_found, fmt::format("no job \"{}\"", ref)}));
   }
   const auto limit = req.value("limit", int64_t{20});
   if (limit < 1) return send(s.id, error_body(id, {Errc::invalid_argument, "limit: must be at least 1"}));
@@ -149,6 +151,10 @@ void Server::op_wait(Session& s, const proto::Json& id, const proto::Json& req) 
     if (!(*job)->runs.empty()) w.run = (*job)->runs.back();
   }
   const sched::Run* run = w.run ? sched_.run(w.run) : nullptr;
+  while (run && run->next_attempt && sched_.run(run->next_attempt)) {
+    run = sched_.run(run->next_attempt);
+    w.run = run->id;
+  }
   if (run && sched::is_final(run->state)) {
     proto::Json body = ok_body(id);
     body["run"] = run_json(*run);
@@ -174,6 +180,89 @@ void Server::op_status(Session& s, const proto::Json& id, const proto::Json&) {
   send(s.id, body);
 }
 
+void Server::reply_after_commit(Session& s, proto::Json body) {
+  pending_.push_back({s.id, std::move(body)});
+  expect(s.id);
+}
+
+void Server::op_cancel(Session& s, const proto::Json& id, const proto::Json& req) {
+  sched::Cancelled c;
+  std::string message;
+  if (req.contains("run")) {
+    const auto run = run_field(req, "run");
+    if (!run) return send(s.id, error_body(id, run.error()));
+    const int64_t rid = (*run)->id;
+    c = sched_.cancel_run(rid, now());
+    if (c.already)
+      message = fmt::format("run {} already finished ({})", sched::run_ref(rid), sched::name(*c.already));
+  } else {
+    const auto job = job_field(req, "job");
+    if (!job) return send(s.id, error_body(id, job.error()));
+    const sched::Job& j = **job;
+    c = sched_.cancel_job(j.id, now());
+    if (c.runs.empty())
+      message = fmt::format("job {} ({}) has no active run", sched::job_ref(j.id), j.spec.name);
+  }
+  proto::Json cancelled = proto::Json::array();
+  for (int64_t r : c.runs) cancelled.push_back(sched::run_ref(r));
+  if (message.empty()) {
+    message = "cancelled";
+    for (int64_t r : c.runs) message += " " + sched::run_ref(r);
+  }
+  log(Level::info, "jobd: {}", message);
+  proto::Json body = ok_body(id);
+  body["cancelled"] = std::move(cancelled);
+  body["message"] = message;
+  reply_after_commit(s, std::move(body));
+}
+
+void Server::op_pause(Session& s, const proto::Json& id, const proto::Json& req) {
+  const auto job = job_field(req, "job");
+  if (!job) return send(s.id, error_body(id, job.error()));
+  if (auto e = sched_.pause((*job)->id)) return send(s.id, error_body(id, *e));
+  log(Level::info, "jobd: job {} ({}) paused", (*job)->spec.name, sched::job_ref((*job)->id));
+  proto::Json body = ok_body(id);
+  body["job"] = job_json(**job);
+  reply_after_commit(s, std::move(body));
+}
+
+void Server::op_resume(Session& s, const proto::Json& id, const proto::Json& req) {
+  const auto job = job_field(req, "job");
+  if (!job) return send(s.id, error_body(id, job.error()));
+  if (auto e = sched_.resume_job((*job)->id, now())) return send(s.id, error_body(id, *e));
+  log(Level::info, "jobd: job {} ({}) resumed", (*job)->spec.name, sched::job_ref((*job)->id));
+  proto::Json body = ok_body(id);
+  body["job"] = job_json(**job);
+  reply_after_commit(s, std::move(body));
+}
+
+void Server::op_trigger(Session& s, const proto::Json& id, const proto::Json& req) {
+  if (stopping_) return send(s.id, error_body(id, {Errc::unavailable, "jobd is stopping"}));
+  const auto job = job_field(req, "job");
+  if (!job) return send(s.id, error_body(id, job.error()));
+  const auto run = sched_.trigger((*job)->id, now());
+  if (!run) return send(s.id, error_body(id, run.error()));
+  log(Level::info, "jobd: job {} ({}) triggered: run {}", (*job)->spec.name, sched::job_ref((*job)->id),
+      sched::run_ref(*run));
+  proto::Json body = ok_body(id);
+  body["run"] = run_json(*sched_.run(*run));
+  reply_after_commit(s, std::move(body));
+}
+
+void Server::op_delete(Session& s, const proto::Json& id, const proto::Json& req) {
+  const auto job = job_field(req, "job");
+  if (!job) return send(s.id, error_body(id, job.error()));
+  const int64_t jid = (*job)->id;
+  const auto c = sched_.remove_job(jid, now());
+  log(Level::info, "jobd: job {} ({}) deleted", (*job)->spec.name, sched::job_ref(jid));
+  proto::Json cancelled = proto::Json::array();
+  for (int64_t r : c.runs) cancelled.push_back(sched::run_ref(r));
+  proto::Json body = ok_body(id);
+  body["job"] = job_json(*sched_.job(jid));
+  body["cancelled"] = std::move(cancelled);
+  reply_after_commit(s, std::move(body));
+}
+
 void Server::finished(int64_t id) {
   const sched::Run* run = sched_.run(id);
   if (!run) return;
@@ -184,7 +273,10 @@ void Server::finished(int64_t id) {
   log(run->state == sched::RunState::succeeded ? Level::info : Level::warning, "jobd: run {} of job {} {}",
       sched::run_ref(id), job.spec.name, how);
   for (auto it = waiters_.begin(); it != waiters_.end();) {
-    if (it->run == id || (it->run == 0 && it->job == run->job)) {
+    if (run->next_attempt && (it->run == id || (it->run == 0 && it->job == run->job))) {
+      it->run = run->next_attempt;  // waiting is for the last attempt
+      ++it;
+    } else if (it->run == id || (it->run == 0 && it->job == run->job)) {
       proto::Json body = ok_body(it->id);
       body["run"] = run_json(*run);
       pending_.push_back({it->session, std::move(body)});

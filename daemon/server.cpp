@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <random>
 #include <set>
 
 #include "log.hpp"
@@ -41,7 +42,11 @@ Server::Server(Options options, std::unique_ptr<job::store::Store> store, job::t
     : options_(std::move(options)),
       store_(std::move(store)),
       zone_(zone),
-      sched_(sched::Config{options_.slots, options_.kill_grace, zone}),
+      sched_(sched::Config{.slots = options_.slots,
+                           .kill_grace = options_.kill_grace,
+                           .local_zone = zone,
+                           .keep_for = options_.keep_for,
+                           .seed = std::random_device{}()}),
       loop_(uv_default_loop()),
       started_(std::chrono::steady_clock::now()) {}
 
@@ -189,7 +194,12 @@ bool Server::commit(store::Durability durability) {
   for (int64_t r : run_ids)
     if (const auto* p = sched_.run(r)) runs.push_back(p);
   auto replies = std::exchange(pending_, {});
-  if (auto e = store_->save(jobs, runs, replies.empty() ? durability : store::Durability::durable)) {
+  std::vector<int64_t> removed_runs = std::exchange(unremoved_runs_, {});
+  std::vector<int64_t> removed_jobs = std::exchange(unremoved_jobs_, {});
+  for (int64_t r : sched_.take_removed_runs()) removed_runs.push_back(r);
+  for (int64_t j : sched_.take_removed_jobs()) removed_jobs.push_back(j);
+  if (auto e = store_->save(jobs, runs, replies.empty() ? durability : store::Durability::durable,
+                            removed_runs, removed_jobs)) {
     // Nothing of this turn is durable: undo its submits and say so. Other
     // changes (finished runs) stay in memory and are saved with the next commit.
     log(Level::error, "jobd: {}", e->message);
@@ -205,7 +215,16 @@ bool Server::commit(store::Durability durability) {
     }
     unsaved_jobs_.insert(job_ids.begin(), job_ids.end());
     unsaved_runs_.insert(run_ids.begin(), run_ids.end());
+    unremoved_runs_ = std::move(removed_runs);
+    unremoved_jobs_ = std::move(removed_jobs);
     return false;
+  }
+  // The rows are gone: now their logs may go too (a crash in between leaves
+  // orphan files, never a row without its log).
+  for (int64_t r : removed_runs) {
+    const LogPaths logs = log_paths(r);
+    unlink(logs.out.c_str());
+    unlink(logs.err.c_str());
   }
   for (Reply& r : replies) {
     send(r.session, r.body);
@@ -233,7 +252,7 @@ void Server::on_spawned(SpawnResult result) {
   log(Level::info, "jobd: run {} of job {} started, pid {}", sched::run_ref(id),
       sched_.job(run->job)->spec.name, pid);
   // Signals decided while the pid was still unknown.
-  if (stopping_ || run->timeout_sent) kill(-pid, SIGTERM);
+  if (stopping_ || run->timeout_sent || run->cancel_requested) kill(-pid, SIGTERM);
   if (auto early = early_exits_.find(pid); early != early_exits_.end()) {
     const int status = early->second;
     early_exits_.erase(early);

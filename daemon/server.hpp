@@ -30,7 +30,8 @@ struct Options {
   std::string socket_path;
   int slots = 1;
   job::time::Duration kill_grace = std::chrono::seconds{10};
-  int64_t log_max_bytes = 10 << 20;  // per stream; the tail is kept
+  job::time::Duration keep_for = std::chrono::days{30};  // finished runs older than this are removed
+  int64_t log_max_bytes = 10 << 20;                      // per stream; the tail is kept
 };
 
 class Server {
@@ -70,6 +71,13 @@ class Server {
   void op_run(Session& s, const proto::Json& id, const proto::Json& req);
   void op_wait(Session& s, const proto::Json& id, const proto::Json& req);
   void op_status(Session& s, const proto::Json& id, const proto::Json& req);
+  void op_cancel(Session& s, const proto::Json& id, const proto::Json& req);
+  void op_pause(Session& s, const proto::Json& id, const proto::Json& req);
+  void op_resume(Session& s, const proto::Json& id, const proto::Json& req);
+  void op_trigger(Session& s, const proto::Json& id, const proto::Json& req);
+  void op_delete(Session& s, const proto::Json& id, const proto::Json& req);
+  // A control op's reply waits for its commit, as a submit's does.
+  void reply_after_commit(Session& s, proto::Json body);
   job::Result<const job::sched::Job*> job_field(const proto::Json& req, const char* key) const;
   job::Result<const job::sched::Run*> run_field(const proto::Json& req, const char* key) const;
   void send(uint64_t session, const proto::Json& body);
@@ -108,9 +116,10 @@ class Server {
   std::unique_ptr<Spawner> spawner_;
   // Children reaped before the spawner told us whose they were: pid -> status.
   std::unordered_map<pid_t, int> early_exits_;
-  std::unordered_map<int64_t, uv_poll_t*> adopted_;  // run -> pidfd watch, after a restart
-  std::vector<Reply> pending_;                       // sent once the turn's commit succeeds
-  std::set<int64_t> unsaved_jobs_, unsaved_runs_;    // a failed commit's changes, retried
+  std::unordered_map<int64_t, uv_poll_t*> adopted_;       // run -> pidfd watch, after a restart
+  std::vector<Reply> pending_;                            // sent once the turn's commit succeeds
+  std::set<int64_t> unsaved_jobs_, unsaved_runs_;         // a failed commit's changes, retried
+  std::vector<int64_t> unremoved_runs_, unremoved_jobs_;  // a failed commit's removals, retried
   std::vector<Waiter> waiters_;
   std::chrono::steady_clock::time_point started_;
   bool stopping_ = false;

@@ -84,6 +84,7 @@ struct Job {
   cron::Schedule schedule{};
   time::Zone zone{};
   std::vector<int64_t> runs;  // oldest first
+  int active = 0;             // runs not yet final (derived)
 };
 
 struct Run {

@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <csignal>
+#include <deque>
 
 #include "cron/next.hpp"
 #include "cron/parse.hpp"
@@ -22,9 +24,28 @@ bool valid_name(std::string_view name) {
   });
 }
 
+// splitmix64: a small, seedable generator, so that tests can pin the jitter.
+uint64_t next_random(uint64_t& state) {
+  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+bool one_time(const JobSpec& spec) {
+  return spec.trigger == JobSpec::Trigger::now || spec.trigger == JobSpec::Trigger::at;
+}
+
+std::string deadline_reason(time::Duration deadline) {
+  return fmt::format("not started within its starting deadline ({})", time::format_duration(deadline));
+}
+
+// Counting missed fires stops here; the newest ones are then found from the end.
+constexpr int64_t kCountLimit = 200'000;
+
 }  // namespace
 
-Scheduler::Scheduler(Config config) : config_(std::move(config)) {}
+Scheduler::Scheduler(Config config) : config_(std::move(config)), rng_(config_.seed) {}
 
 Result<Job> Scheduler::validate(JobSpec spec, time::Instant now) const {
   Job job;
@@ -82,6 +103,17 @@ Result<Job> Scheduler::validate(JobSpec spec, time::Instant now) const {
       return invalid(fmt::format("env: \"{}\" is not a variable name", key));
   if (!spec.cwd.empty() && spec.cwd[0] != '/')
     return invalid(fmt::format("cwd: \"{}\" is not an absolute path", spec.cwd));
+  if (spec.retries < 0 || spec.retries > 1000)
+    return invalid(fmt::format("retries: {} is not between 0 and 1000", spec.retries));
+  if (spec.backoff < time::Duration::zero()) return invalid("backoff must not be negative");
+  if (spec.max_backoff < spec.backoff)
+    return invalid(fmt::format("max_backoff: {} is shorter than backoff ({})",
+                               time::format_duration(spec.max_backoff), time::format_duration(spec.backoff)));
+  if (!(spec.jitter >= 0 && spec.jitter <= 1))
+    return invalid(fmt::format("jitter: {} is not between 0 and 1", spec.jitter));
+  if (spec.starting_deadline < time::Duration::zero())
+    return invalid("starting_deadline must not be negative");
+  if (spec.keep_runs < 1) return invalid(fmt::format("keep_runs: {} is not at least 1", spec.keep_runs));
   job.spec = std::move(spec);
   return job;
 }
@@ -116,28 +148,174 @@ void Scheduler::schedule_next(Job& job, time::Instant after) {
   if (job.next_fire) timers_.push({Timer::Kind::fire, *job.next_fire, job.id});
 }
 
-void Scheduler::fire(Job& job, time::Instant scheduled_at, time::Instant now) {
+Run& Scheduler::new_run(Job& job, time::Instant scheduled_at, time::Instant now, RunState state) {
   Run& run = runs_[next_run_id_];
   run.id = next_run_id_++;
   run.job = job.id;
   run.created_at = now;
   run.scheduled_at = scheduled_at;
-  run.state = RunState::queued;
+  run.state = state;
   job.runs.push_back(run.id);
-  enqueue(run);
+  if (is_final(state)) {
+    run.finished_at = now;
+    finish_order_.push_back(run.id);
+    actions_.push_back({Action::Kind::finished, run.id});
+  } else {
+    ++job.active;
+  }
+  if (state == RunState::queued) {
+    ++queued_;
+    enqueue(run);
+  }
+  // A run still queued when its starting deadline passes is skipped then,
+  // not when a slot frees up.
+  if (!is_final(state) && job.spec.starting_deadline > time::Duration::zero())
+    timers_.push({Timer::Kind::deadline, scheduled_at + job.spec.starting_deadline, run.id});
   mark(run);
+  return run;
 }
 
-void Scheduler::enqueue(Run& run) {
-  ready_.push({job_of(run).spec.priority, next_seq_++, run.id});
-  ++queued_;
+int64_t Scheduler::fire(Job& job, time::Instant scheduled_at, time::Instant now) {
+  if (job.active > 0) {
+    switch (job.spec.concurrency) {
+      case JobSpec::Concurrency::forbid: {
+        const Run* busy = nullptr;
+        for (auto it = job.runs.rbegin(); it != job.runs.rend() && !busy; ++it)
+          if (const Run* r = run(*it); r && !is_final(r->state)) busy = r;
+        Run& skipped = new_run(job, scheduled_at, now, RunState::skipped);
+        skipped.reason =
+            busy ? fmt::format("{} was still {} (concurrency forbid)", run_ref(busy->id), name(busy->state))
+                 : "a run was still active (concurrency forbid)";
+        retention_due_.push_back(job.id);
+        return skipped.id;
+      }
+      case JobSpec::Concurrency::replace: {
+        const std::vector<int64_t> ids = job.runs;
+        for (int64_t id : ids)
+          if (const Run* r = run(id); r && !is_final(r->state)) cancel_run(id, now);
+        break;
+      }
+      case JobSpec::Concurrency::allow:
+        break;
+    }
+  }
+  return new_run(job, scheduled_at, now, RunState::queued).id;
 }
+
+void Scheduler::skip(Job& job, time::Instant scheduled_at, time::Instant now, std::string reason) {
+  Run& run = new_run(job, scheduled_at, now, RunState::skipped);
+  run.reason = std::move(reason);
+}
+
+void Scheduler::catch_up(Job& job, time::Instant now, std::string_view why) {
+  if (!job.next_fire) return;
+  if (*job.next_fire > now) {
+    timers_.push({Timer::Kind::fire, *job.next_fire, job.id});
+    return;
+  }
+  const time::Instant first = *job.next_fire;
+  auto after = [&](time::Instant t) -> std::optional<time::Instant> {
+    if (job.spec.trigger == JobSpec::Trigger::at) return std::nullopt;
+    return cron::next_fire_after(job.schedule, t, job.zone, job.created_at);
+  };
+  // The missed fires: their number and the newest kCatchupMax of them.
+  std::deque<time::Instant> newest;
+  int64_t count = 0;
+  std::optional<time::Instant> t = first, dropped;
+  for (; t && *t <= now && count < kCountLimit; t = after(*t)) {
+    ++count;
+    newest.push_back(*t);
+    if (newest.size() > static_cast<size_t>(kCatchupMax)) {
+      dropped = newest.front();
+      newest.pop_front();
+    }
+  }
+  bool at_least = false;
+  if (t && *t <= now) {
+    // Too many to count (a per-second schedule down for days): find the newest
+    // ones from a window before now that widens until it holds enough.
+    at_least = true;
+    const auto spacing = (*t - first) / count;
+    for (time::Duration window = spacing * (2 * kCatchupMax);; window *= 2) {
+      std::deque<time::Instant> tail;
+      const time::Instant from = std::max(*t, now - window);
+      for (auto u = after(from - time::Duration{1}); u && *u <= now; u = after(*u)) {
+        tail.push_back(*u);
+        if (tail.size() > static_cast<size_t>(kCatchupMax)) tail.pop_front();
+      }
+      if (tail.size() >= static_cast<size_t>(kCatchupMax) || from == *t) {
+        count += static_cast<int64_t>(tail.size());
+        for (auto u : tail) {
+          newest.push_back(u);
+          if (newest.size() > static_cast<size_t>(kCatchupMax)) {
+            dropped = newest.front();
+            newest.pop_front();
+          }
+        }
+        break;
+      }
+    }
+  }
+  const time::Instant last = newest.back();
+  const std::string counted =
+      fmt::format("{}{} missed fire{}", at_least ? "at least " : "", count, count == 1 ? "" : "s");
+  switch (job.spec.catchup) {
+    case JobSpec::Catchup::none: {
+      Run& r = new_run(job, last, now, RunState::skipped);
+      r.reason = fmt::format("{}: {} (catchup none)", why, counted);
+      r.missed_count = count;
+      r.missed_since = first;
+      break;
+    }
+    case JobSpec::Catchup::last: {
+      // Never skipped by `forbid`: it stands for fires that found nothing running.
+      Run& r = new_run(job, last, now, job.active > 0 ? RunState::pending : RunState::queued);
+      r.missed_count = count;
+      r.missed_since = first;
+      break;
+    }
+    case JobSpec::Catchup::all: {
+      const auto kept = static_cast<int64_t>(newest.size());
+      if (count > kept) {
+        Run& r = new_run(job, *dropped, now, RunState::skipped);
+        r.reason = fmt::format(
+            "{}: {} before the newest {} (catchup all)", why,
+            count - kept > 1 ? fmt::format("{} missed fires", count - kept) : "1 missed fire", kept);
+        r.missed_count = count - kept;
+        r.missed_since = first;
+      }
+      for (time::Instant fire_at : newest) {
+        // One after another, in order: start_next_pending() queues the next.
+        Run& r = new_run(job, fire_at, now, job.active > 0 ? RunState::pending : RunState::queued);
+        r.missed_count = 1;
+        r.missed_since = fire_at;
+      }
+      break;
+    }
+  }
+  if (job.spec.trigger == JobSpec::Trigger::at)
+    job.next_fire.reset();
+  else
+    schedule_next(job, now);
+  mark(job);
+}
+
+void Scheduler::enqueue(Run& run) { ready_.push({job_of(run).spec.priority, next_seq_++, run.id}); }
 
 void Scheduler::set_state(Run& run, RunState to) {
-  if (!allowed(run.state, to))
+  const RunState from = run.state;
+  if (!allowed(from, to))
     throw std::logic_error(
-        fmt::format("run {}: {} -> {} is not a transition", run_ref(run.id), name(run.state), name(to)));
+        fmt::format("run {}: {} -> {} is not a transition", run_ref(run.id), name(from), name(to)));
   run.state = to;
+  if (from == RunState::queued) --queued_;
+  if (from == RunState::running) --running_;
+  if (to == RunState::queued) {
+    ++queued_;
+    enqueue(run);
+  }
+  if (to == RunState::running) ++running_;
+  if (!is_final(from) && is_final(to)) --job_of(run).active;
   mark(run);
 }
 
@@ -150,6 +328,8 @@ void Scheduler::set_state(Job& job, JobState to) {
 }
 
 void Scheduler::tick(time::Instant now) {
+  for (int64_t id : std::exchange(retention_due_, {}))
+    if (auto it = jobs_.find(id); it != jobs_.end()) apply_retention(it->second);
   while (!timers_.empty() && timers_.top().when <= now) {
     const Timer t = timers_.top();
     timers_.pop();
@@ -160,19 +340,27 @@ void Scheduler::tick(time::Instant now) {
         Job& job = it->second;
         // A stale entry: the job was paused or rescheduled since.
         if (job.state != JobState::active || job.next_fire != t.when) break;
-        fire(job, t.when, now);
-        if (job.spec.trigger == JobSpec::Trigger::at) {
-          job.next_fire.reset();
-        } else {
-          // Fires missed while jobd was down collapse into the one just made.
-          schedule_next(job, std::max(t.when, now));
+        if (job.spec.trigger != JobSpec::Trigger::at) {
+          // Later fires already due too: the loop was late (a suspended machine).
+          const auto following = cron::next_fire_after(job.schedule, t.when, job.zone, job.created_at);
+          if (following && *following <= now) {
+            catch_up(job, now, "jobd was late");
+            break;
+          }
         }
+        fire(job, t.when, now);
+        if (job.spec.trigger == JobSpec::Trigger::at)
+          job.next_fire.reset();
+        else
+          schedule_next(job, t.when);
         mark(job);
         break;
       }
       case Timer::Kind::timeout: {
         auto it = runs_.find(t.id);
-        if (it == runs_.end() || it->second.state != RunState::running || it->second.timeout_sent) break;
+        if (it == runs_.end() || it->second.state != RunState::running || it->second.timeout_sent ||
+            it->second.cancel_requested)
+          break;
         Run& run = it->second;
         run.timeout_sent = true;
         run.reason = fmt::format("timed out after {}", time::format_duration(job_of(run).spec.timeout));
@@ -187,6 +375,25 @@ void Scheduler::tick(time::Instant now) {
           actions_.push_back({Action::Kind::signal, t.id, SIGKILL});
         break;
       }
+      case Timer::Kind::retry: {
+        auto it = runs_.find(t.id);
+        if (it != runs_.end() && it->second.state == RunState::retrying)
+          set_state(it->second, RunState::queued);
+        break;
+      }
+      case Timer::Kind::sweep:
+        sweep_armed_ = false;
+        sweep(now);
+        break;
+      case Timer::Kind::deadline: {
+        auto it = runs_.find(t.id);
+        if (it == runs_.end() || it->second.attempt != 1) break;
+        Run& run = it->second;
+        if (run.state != RunState::queued && run.state != RunState::pending) break;
+        run.reason = deadline_reason(job_of(run).spec.starting_deadline);
+        finish(run, RunState::skipped, now);
+        break;
+      }
     }
   }
   while (!stopping_ && running_ < config_.slots && !ready_.empty()) {
@@ -195,11 +402,16 @@ void Scheduler::tick(time::Instant now) {
     auto it = runs_.find(r.run);
     if (it == runs_.end() || it->second.state != RunState::queued) continue;  // dropped meanwhile
     Run& run = it->second;
-    --queued_;
-    ++running_;
+    Job& job = job_of(run);
+    const time::Duration deadline = job.spec.starting_deadline;
+    if (run.attempt == 1 && deadline > time::Duration::zero() && now - run.scheduled_at > deadline) {
+      run.reason = deadline_reason(deadline);
+      finish(run, RunState::skipped, now);
+      continue;
+    }
     set_state(run, RunState::running);
     run.started_at = now;
-    const time::Duration timeout = job_of(run).spec.timeout;
+    const time::Duration timeout = job.spec.timeout;
     if (timeout > time::Duration::zero()) timers_.push({Timer::Kind::timeout, now + timeout, run.id});
     actions_.push_back({Action::Kind::start, run.id});
   }
@@ -217,7 +429,8 @@ void Scheduler::start_failed(int64_t id, std::string reason, time::Instant now) 
   auto it = runs_.find(id);
   if (it == runs_.end() || it->second.state != RunState::running) return;
   it->second.reason = std::move(reason);
-  finish(it->second, RunState::failed, now);
+  // Not retried: a missing program or directory does not appear by waiting.
+  finish(it->second, RunState::failed, now, false);
 }
 
 void Scheduler::exited(int64_t id, std::optional<int> exit_code, int signal, time::Instant now) {
@@ -226,11 +439,13 @@ void Scheduler::exited(int64_t id, std::optional<int> exit_code, int signal, tim
   Run& run = it->second;
   run.exit_code = exit_code;
   run.signal = signal;
-  if (!run.timeout_sent && signal != 0) run.reason = fmt::format("killed by signal {}", signal);
+  if (!run.timeout_sent && !run.cancel_requested && signal != 0)
+    run.reason = fmt::format("killed by signal {}", signal);
   finish(run,
-         run.timeout_sent ? RunState::timed_out
-         : exit_code == 0 ? RunState::succeeded
-                          : RunState::failed,
+         run.cancel_requested ? RunState::cancelled
+         : run.timeout_sent   ? RunState::timed_out
+         : exit_code == 0     ? RunState::succeeded
+                              : RunState::failed,
          now);
 }
 
@@ -241,14 +456,113 @@ void Scheduler::lost(int64_t id, std::string reason, time::Instant now) {
   finish(it->second, RunState::lost, now);
 }
 
-void Scheduler::finish(Run& run, RunState to, time::Instant now) {
-  if (run.state == RunState::running) --running_;
+void Scheduler::finish(Run& run, RunState to, time::Instant now, bool may_retry) {
   set_state(run, to);
   run.finished_at = now;
+  finish_order_.push_back(run.id);
   actions_.push_back({Action::Kind::finished, run.id});
   Job& job = job_of(run);
-  const bool one_time = job.spec.trigger == JobSpec::Trigger::now || job.spec.trigger == JobSpec::Trigger::at;
-  if (one_time && job.state == JobState::active && !job.next_fire) set_state(job, JobState::completed);
+  const bool failure = to == RunState::failed || to == RunState::timed_out || to == RunState::lost;
+  if (failure && may_retry && !run.cancel_requested && job.state != JobState::deleted &&
+      run.attempt <= job.spec.retries)
+    retry(run, now);
+  else
+    start_next_pending(job);
+  if (one_time(job.spec) && job.state == JobState::active && !job.next_fire && job.active == 0)
+    set_state(job, JobState::completed);
+  // Not now: the daemon still reports on this run. The next tick trims.
+  retention_due_.push_back(job.id);
+  if (!sweep_armed_) {
+    sweep_armed_ = true;
+    timers_.push({Timer::Kind::sweep, now + config_.keep_for, 0});
+  }
+}
+
+void Scheduler::retry(Run& failed, time::Instant now) {
+  Job& job = job_of(failed);
+  Run& next = new_run(job, failed.scheduled_at, now, RunState::retrying);
+  next.attempt = failed.attempt + 1;
+  next.retry_of = failed.id;
+  next.retry_at = now + backoff(job.spec, failed.attempt);
+  next.missed_count = failed.missed_count;
+  next.missed_since = failed.missed_since;
+  failed.next_attempt = next.id;
+  mark(failed);
+  timers_.push({Timer::Kind::retry, *next.retry_at, next.id});
+}
+
+time::Duration Scheduler::backoff(const JobSpec& spec, int attempt) {
+  // min(max_backoff, backoff * 2^(attempt-1)), in doubles: no overflow.
+  const double base = static_cast<double>(spec.backoff.count()) * std::exp2(attempt - 1);
+  const double capped = std::min(base, static_cast<double>(spec.max_backoff.count()));
+  const double fraction = static_cast<double>(next_random(rng_) >> 11) * 0x1.0p-53;  // [0, 1)
+  return time::Duration{static_cast<int64_t>(std::llround(capped * (1 + fraction * spec.jitter)))};
+}
+
+void Scheduler::start_next_pending(Job& job) {
+  const Run* next = nullptr;
+  for (int64_t id : job.runs) {
+    const Run* r = run(id);
+    if (!r) continue;
+    if (r->state == RunState::queued || r->state == RunState::running || r->state == RunState::retrying)
+      return;
+    if (r->state == RunState::pending && !next) next = r;
+  }
+  if (next) set_state(runs_.at(next->id), RunState::queued);
+}
+
+void Scheduler::apply_retention(Job& job) {
+  if (job.state == JobState::deleted && job.runs.empty()) {
+    const int64_t id = job.id;
+    job_order_.erase(std::find(job_order_.begin(), job_order_.end(), id));
+    jobs_.erase(id);
+    removed_jobs_.push_back(id);
+    return;
+  }
+  const auto keep = static_cast<size_t>(job.spec.keep_runs);
+  size_t i = 0;
+  while (job.runs.size() > keep && i < job.runs.size()) {
+    const Run* r = run(job.runs[i]);
+    if (r && !is_final(r->state)) {
+      ++i;  // active runs are never removed
+      continue;
+    }
+    remove_run(job, job.runs[i]);
+  }
+}
+
+void Scheduler::remove_run(Job& job, int64_t id) {
+  job.runs.erase(std::find(job.runs.begin(), job.runs.end(), id));
+  if (runs_.erase(id)) removed_runs_.push_back(id);
+  if (job.state == JobState::deleted && job.runs.empty()) {
+    const int64_t job_id = job.id;
+    job_order_.erase(std::find(job_order_.begin(), job_order_.end(), job_id));
+    jobs_.erase(job_id);  // `job` dangles from here
+    removed_jobs_.push_back(job_id);
+  }
+}
+
+void Scheduler::sweep(time::Instant now) {
+  // Runs finished before the horizon go, oldest first, a batch per turn.
+  const time::Instant horizon = now - config_.keep_for;
+  int budget = 1000;
+  while (!finish_order_.empty() && budget > 0) {
+    auto it = runs_.find(finish_order_.front());
+    if (it == runs_.end()) {  // removed by keep_runs already
+      finish_order_.pop_front();
+      continue;
+    }
+    if (!it->second.finished_at || *it->second.finished_at > horizon) break;
+    finish_order_.pop_front();
+    remove_run(jobs_.at(it->second.job), it->first);
+    --budget;
+  }
+  if (finish_order_.empty()) return;
+  sweep_armed_ = true;
+  const Run* oldest = run(finish_order_.front());
+  const time::Instant due =
+      budget == 0 || !oldest || !oldest->finished_at ? now : *oldest->finished_at + config_.keep_for;
+  timers_.push({Timer::Kind::sweep, std::max(due, now), 0});
 }
 
 void Scheduler::shutdown(time::Instant now) {
@@ -273,6 +587,85 @@ void Scheduler::forget(int64_t id) {
   names_.erase(it->second.spec.name);
   job_order_.erase(std::find(job_order_.begin(), job_order_.end(), id));
   jobs_.erase(it);
+}
+
+Cancelled Scheduler::cancel_run(int64_t id, time::Instant now) {
+  Cancelled out;
+  auto it = runs_.find(id);
+  if (it == runs_.end()) return out;
+  Run& run = it->second;
+  if (is_final(run.state)) {
+    out.already = run.state;
+    return out;
+  }
+  out.runs.push_back(id);
+  if (run.state != RunState::running) {
+    run.reason = "cancelled";
+    finish(run, RunState::cancelled, now);
+  } else if (!run.cancel_requested) {
+    run.cancel_requested = true;
+    run.reason = "cancelled";
+    actions_.push_back({Action::Kind::signal, id, SIGTERM});
+    timers_.push({Timer::Kind::kill, now + config_.kill_grace, id});
+    mark(run);
+  }
+  return out;
+}
+
+Cancelled Scheduler::cancel_job(int64_t id, time::Instant now) {
+  Cancelled out;
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return out;
+  Job& job = it->second;
+  const std::vector<int64_t> ids = job.runs;  // cancelling may queue a pending catch-up run
+  for (int64_t r : ids) {
+    const Run* run = this->run(r);
+    if (!run || is_final(run->state)) continue;
+    auto c = cancel_run(r, now);
+    out.runs.insert(out.runs.end(), c.runs.begin(), c.runs.end());
+  }
+  if (one_time(job.spec) && job.state != JobState::deleted) {
+    job.next_fire.reset();
+    if (job.active == 0 && job.state != JobState::completed) set_state(job, JobState::completed);
+    mark(job);
+  }
+  return out;
+}
+
+std::optional<Error> Scheduler::pause(int64_t id) {
+  Job& job = jobs_.at(id);
+  if (job.state == JobState::paused) return std::nullopt;
+  if (job.state != JobState::active)
+    return invalid(fmt::format("job {} is {}: there is nothing to pause", job.spec.name, name(job.state)));
+  set_state(job, JobState::paused);
+  return std::nullopt;
+}
+
+std::optional<Error> Scheduler::resume_job(int64_t id, time::Instant now) {
+  Job& job = jobs_.at(id);
+  if (job.state == JobState::active) return std::nullopt;
+  if (job.state != JobState::paused)
+    return invalid(fmt::format("job {} is {}: there is nothing to resume", job.spec.name, name(job.state)));
+  set_state(job, JobState::active);
+  catch_up(job, now, "paused");
+  return std::nullopt;
+}
+
+Result<int64_t> Scheduler::trigger(int64_t id, time::Instant now) {
+  Job& job = jobs_.at(id);
+  if (job.state == JobState::deleted)
+    return Error{Errc::not_found, fmt::format("no job \"{}\"", job_ref(id))};
+  return fire(job, now, now);
+}
+
+Cancelled Scheduler::remove_job(int64_t id, time::Instant now) {
+  Job& job = jobs_.at(id);
+  if (job.state == JobState::deleted) return {};
+  Cancelled out = cancel_job(id, now);
+  names_.erase(job.spec.name);
+  job.next_fire.reset();
+  set_state(job, JobState::deleted);
+  return out;
 }
 
 std::vector<const Run*> Scheduler::recent_runs(const Job* job, size_t limit) const {
@@ -311,7 +704,7 @@ std::optional<Error> Scheduler::restore(Job job) {
     job.schedule.period = job.spec.every;
   }
   next_job_id_ = std::max(next_job_id_, job.id + 1);
-  names_.emplace(job.spec.name, job.id);
+  if (job.state != JobState::deleted) names_.emplace(job.spec.name, job.id);
   job_order_.push_back(job.id);
   const int64_t id = job.id;
   jobs_[id] = std::move(job);
@@ -331,24 +724,46 @@ void Scheduler::resume(time::Instant now) {
   for (auto& [id, run] : runs_) ids.push_back(id);
   std::sort(ids.begin(), ids.end());  // FIFO by creation
   for (auto& [id, job] : jobs_) std::sort(job.runs.begin(), job.runs.end());
+  std::vector<std::pair<time::Instant, int64_t>> finished;
   for (int64_t id : ids) {
     Run& run = runs_.at(id);
-    if (run.state == RunState::queued) enqueue(run);
-    if (run.state == RunState::running) {
-      ++running_;
-      const time::Duration timeout = job_of(run).spec.timeout;
-      if (timeout > time::Duration::zero() && run.started_at)
-        timers_.push({Timer::Kind::timeout, *run.started_at + timeout, run.id});
+    if (!is_final(run.state)) ++job_of(run).active;
+    switch (run.state) {
+      case RunState::queued:
+        ++queued_;
+        enqueue(run);
+        break;
+      case RunState::running: {
+        ++running_;
+        const time::Duration timeout = job_of(run).spec.timeout;
+        if (timeout > time::Duration::zero() && run.started_at && !run.cancel_requested)
+          timers_.push({Timer::Kind::timeout, *run.started_at + timeout, run.id});
+        break;
+      }
+      case RunState::retrying:
+        timers_.push({Timer::Kind::retry, run.retry_at.value_or(now), run.id});
+        break;
+      default:
+        if (is_final(run.state)) finished.emplace_back(run.finished_at.value_or(run.created_at), id);
+        break;
     }
+  }
+  std::sort(finished.begin(), finished.end());
+  for (const auto& [at, id] : finished) finish_order_.push_back(id);
+  if (!finish_order_.empty()) {
+    sweep_armed_ = true;
+    timers_.push({Timer::Kind::sweep, finished.front().first + config_.keep_for, 0});
   }
   for (int64_t id : job_order_) {
     Job& job = jobs_.at(id);
+    retention_due_.push_back(id);
+    start_next_pending(job);
     if (job.state != JobState::active) continue;
     if (job.schedule.kind == cron::Schedule::Kind::reboot && job.spec.trigger == JobSpec::Trigger::cron) {
       fire(job, now, now);
       continue;
     }
-    if (job.next_fire) timers_.push({Timer::Kind::fire, *job.next_fire, job.id});
+    catch_up(job, now, "jobd was down");
   }
 }
 
@@ -362,8 +777,11 @@ const Run* Scheduler::run(int64_t id) const {
   return it == runs_.end() ? nullptr : &it->second;
 }
 
-const Job* Scheduler::find_job(std::string_view ref) const {
-  if (auto id = parse_ref(ref, 'j')) return job(*id);
+const Job* Scheduler::find_job(std::string_view ref, bool deleted) const {
+  if (auto id = parse_ref(ref, 'j')) {
+    const Job* j = job(*id);
+    return j && (deleted || j->state != JobState::deleted) ? j : nullptr;
+  }
   auto it = names_.find(std::string(ref));
   return it == names_.end() ? nullptr : job(it->second);
 }

@@ -8,6 +8,7 @@
 // loop owns it.
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <optional>
 #include <queue>
@@ -24,6 +25,15 @@ struct Config {
   int slots = 1;                                         // runs that may run at once
   time::Duration kill_grace = std::chrono::seconds{10};  // SIGTERM -> SIGKILL
   time::Zone local_zone{};                               // the zone of cron jobs that name none
+  time::Duration keep_for = std::chrono::days{30};       // finished runs older than this are removed
+  uint64_t seed = 1;                                     // of the jitter of retries
+};
+
+// What cancel() did: the runs it cancelled (or asked to stop), and the state
+// of a run that had already finished.
+struct Cancelled {
+  std::vector<int64_t> runs;
+  std::optional<RunState> already;
 };
 
 struct Action {
@@ -68,6 +78,28 @@ class Scheduler {
   // its runs has been started (starts wait for the commit).
   void forget(int64_t job);
 
+  // Control. Errors: Errc::invalid_argument when the request makes no sense
+  // for the job's state (pausing a completed job).
+  // A run that waits is cancelled at once; a running one gets SIGTERM (SIGKILL
+  // after the grace) and ends `cancelled` when it exits. Never retried.
+  Cancelled cancel_run(int64_t run, time::Instant now);
+  // Cancels the job's active runs; a one-time job is then completed.
+  Cancelled cancel_job(int64_t job, time::Instant now);
+  std::optional<Error> pause(int64_t job);
+  // Fires missed while paused follow the job's catch-up policy.
+  std::optional<Error> resume_job(int64_t job, time::Instant now);
+  // One run now, outside the schedule, under the job's overlap policy: the
+  // run returned may be `skipped`.
+  Result<int64_t> trigger(int64_t job, time::Instant now);
+  // Cancels the job's active runs and marks it deleted: its name is free
+  // again, its runs stay until retention removes them, and then it goes too.
+  Cancelled remove_job(int64_t job, time::Instant now);
+
+  // Retention: runs and jobs removed from memory since the last call, for the
+  // daemon to delete from the database (with the runs' logs).
+  std::vector<int64_t> take_removed_runs() { return std::exchange(removed_runs_, {}); }
+  std::vector<int64_t> take_removed_jobs() { return std::exchange(removed_jobs_, {}); }
+
   // When tick() next has work, if ever.
   std::optional<time::Instant> next_wakeup() const;
   std::vector<Action> take_actions() { return std::exchange(actions_, {}); }
@@ -76,7 +108,8 @@ class Scheduler {
   bool dirty() const { return !dirty_jobs_.empty() || !dirty_runs_.empty(); }
 
   // Lookups. A job reference is an id ("j12") or a name; a run's is "r345".
-  const Job* find_job(std::string_view ref) const;
+  // Deleted jobs are not found, except by id with `deleted` set.
+  const Job* find_job(std::string_view ref, bool deleted = false) const;
   const Run* find_run(std::string_view ref) const;
   const Job* job(int64_t id) const;
   const Run* run(int64_t id) const;
@@ -93,7 +126,7 @@ class Scheduler {
 
  private:
   struct Timer {
-    enum class Kind { fire, timeout, kill } kind;
+    enum class Kind { fire, timeout, kill, retry, sweep, deadline } kind;
     time::Instant when;
     int64_t id;  // job for fire, run otherwise
     bool operator>(const Timer& o) const { return when > o.when; }
@@ -109,11 +142,25 @@ class Scheduler {
 
   Result<Job> validate(JobSpec spec, time::Instant now) const;
   void schedule_next(Job& job, time::Instant after);
-  void fire(Job& job, time::Instant scheduled_at, time::Instant now);
+  // A new run of `job` in `state` (queued, pending, retrying or skipped).
+  Run& new_run(Job& job, time::Instant scheduled_at, time::Instant now, RunState state);
+  // One fire of the schedule (or a trigger), under the overlap policy.
+  int64_t fire(Job& job, time::Instant scheduled_at, time::Instant now);
+  // Fires from job.next_fire up to now at once (jobd was down, the job was
+  // paused, the loop was late): the catch-up policy decides what runs.
+  void catch_up(Job& job, time::Instant now, std::string_view why);
+  void skip(Job& job, time::Instant scheduled_at, time::Instant now, std::string reason);
   void enqueue(Run& run);
   void set_state(Run& run, RunState to);
   void set_state(Job& job, JobState to);
-  void finish(Run& run, RunState to, time::Instant now);
+  void finish(Run& run, RunState to, time::Instant now, bool may_retry = true);
+  void retry(Run& failed, time::Instant now);
+  time::Duration backoff(const JobSpec& spec, int attempt);
+  void start_next_pending(Job& job);
+  void apply_retention(Job& job);
+  void sweep(time::Instant now);
+  void remove_run(Job& job, int64_t run);
+  void timeout_or_cancel_grace(Run& run, time::Instant now);
   Job& job_of(const Run& run) { return jobs_.at(run.job); }
   void mark(const Job& job) { dirty_jobs_.push_back(job.id); }
   void mark(const Run& run) { dirty_runs_.push_back(run.id); }
@@ -134,6 +181,12 @@ class Scheduler {
   std::vector<Action> actions_;
   std::vector<int64_t> dirty_jobs_;
   std::vector<int64_t> dirty_runs_;
+  std::vector<int64_t> removed_runs_;
+  std::vector<int64_t> removed_jobs_;
+  std::vector<int64_t> retention_due_;  // jobs whose history to trim at the next tick
+  std::deque<int64_t> finish_order_;    // finished runs, oldest first, for keep_for
+  uint64_t rng_;
+  bool sweep_armed_ = false;
 };
 
 }  // namespace job::sched

@@ -28,7 +28,7 @@ struct JobEdge {
   JobState from, to;
 };
 constexpr JobEdge kJobEdges[] = {
-    {J::active, J::paused},  {J::paused, J::active},  {J::active, J::completed},
+    {J::active, J::paused},  {J::paused, J::active},  {J::active, J::completed},  {J::paused, J::completed},
     {J::active, J::deleted}, {J::paused, J::deleted}, {J::completed, J::deleted},
 };
 

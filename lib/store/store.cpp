@@ -13,7 +13,7 @@ namespace {
 
 // The schema, one migration per entry; entry n brings user_version to n + 1.
 // Never edit an entry that has shipped: append a new one.
-constexpr std::array<const char*, 1> kMigrations = {
+constexpr std::array<const char*, 2> kMigrations = {
     R"sql(
     CREATE TABLE jobs (
       id         INTEGER PRIMARY KEY,
@@ -39,6 +39,15 @@ constexpr std::array<const char*, 1> kMigrations = {
       reason       TEXT NOT NULL
     );
     CREATE INDEX runs_by_job ON runs (job_id, id);
+    )sql",
+    // 2: attempts, missed fires, cancellation.
+    R"sql(
+    ALTER TABLE runs ADD COLUMN retry_at INTEGER;
+    ALTER TABLE runs ADD COLUMN retry_of INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN next_attempt INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN missed_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN missed_since INTEGER;
+    ALTER TABLE runs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
     )sql",
 };
 
@@ -93,8 +102,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
   // Exclusive locking: jobd is the database's only user (its lock file sees
   // to that), so SQLite takes its locks once instead of several fcntl()
   // calls per transaction, and keeps the WAL index in memory, not in -shm.
-  for (const char* pragma : {"PRAGMA locking_mode=EXCLUSIVE", "PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
-                             "PRAGMA foreign_keys=ON"})
+  for (const char* pragma : {"PRAGMA locking_mode=EXCLUSIVE", "PRAGMA journal_mode=WAL",
+                             "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"})
     if (auto e = store->exec(pragma)) return *e;
   if (auto e = store->migrate()) return *e;
   const char* put_job =
@@ -102,16 +111,21 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
       "ON CONFLICT (id) DO UPDATE SET name = ?2, spec = ?3, state = ?4, next_fire = ?6";
   const char* put_run =
       "INSERT INTO runs (id, job_id, attempt, state, created_at, scheduled_at, started_at, finished_at, "
-      "exit_code, signal, pid, pid_start, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-      "?13) "
+      "exit_code, signal, pid, pid_start, reason, retry_at, retry_of, next_attempt, missed_count, "
+      "missed_since, "
+      "cancel_requested) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+      "?18, ?19) "
       "ON CONFLICT (id) DO UPDATE SET state = ?4, started_at = ?7, finished_at = ?8, exit_code = ?9, "
-      "signal = ?10, pid = ?11, pid_start = ?12, reason = ?13";
+      "signal = ?10, pid = ?11, pid_start = ?12, reason = ?13, retry_at = ?14, next_attempt = ?16, "
+      "cancel_requested = ?19";
   const std::pair<const char*, sqlite3_stmt**> statements[] = {
       {put_job, &store->put_job_},
       {put_run, &store->put_run_},
       {"BEGIN IMMEDIATE", &store->begin_},
       {"COMMIT", &store->commit_},
       {"ROLLBACK", &store->rollback_},
+      {"DELETE FROM runs WHERE id = ?1", &store->del_run_},
+      {"DELETE FROM jobs WHERE id = ?1", &store->del_job_},
   };
   for (const auto& [sql, statement] : statements)
     if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, statement, nullptr) != SQLITE_OK)
@@ -120,7 +134,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
 }
 
 Store::~Store() {
-  for (sqlite3_stmt* statement : {put_job_, put_run_, begin_, commit_, rollback_})
+  for (sqlite3_stmt* statement : {put_job_, put_run_, begin_, commit_, rollback_, del_run_, del_job_})
     sqlite3_finalize(statement);
   sqlite3_close(db_);
 }
@@ -180,7 +194,8 @@ Result<Snapshot> Store::load() {
   if (sqlite3_prepare_v2(
           db_,
           "SELECT id, job_id, attempt, state, created_at, scheduled_at, started_at, finished_at, "
-          "exit_code, signal, pid, pid_start, reason FROM runs ORDER BY id",
+          "exit_code, signal, pid, pid_start, reason, retry_at, retry_of, next_attempt, missed_count, "
+          "missed_since, cancel_requested FROM runs ORDER BY id",
           -1, &st, nullptr) != SQLITE_OK)
     return failure("load runs");
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -203,6 +218,12 @@ Result<Snapshot> Store::load() {
     run.pid = sqlite3_column_int64(st, 10);
     run.pid_start = sqlite3_column_int64(st, 11);
     run.reason = column_text(st, 12);
+    run.retry_at = column_instant(st, 13);
+    run.retry_of = sqlite3_column_int64(st, 14);
+    run.next_attempt = sqlite3_column_int64(st, 15);
+    run.missed_count = sqlite3_column_int64(st, 16);
+    run.missed_since = column_instant(st, 17);
+    run.cancel_requested = sqlite3_column_int(st, 18) != 0;
     snap.runs.push_back(std::move(run));
   }
   sqlite3_finalize(st);
@@ -221,15 +242,18 @@ std::optional<Error> Store::step(sqlite3_stmt* statement, std::string_view what)
 std::optional<Error> Store::set_durability(Durability durability) {
   if (durability == durability_) return std::nullopt;
   // Not a prepared statement: SQLite applies this pragma when it compiles it.
-  if (auto e = exec(durability == Durability::durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"))
+  if (auto e =
+          exec(durability == Durability::durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"))
     return e;
   durability_ = durability;
   return std::nullopt;
 }
 
 std::optional<Error> Store::save(const std::vector<const sched::Job*>& jobs,
-                                 const std::vector<const sched::Run*>& runs, Durability durability) {
-  if (jobs.empty() && runs.empty()) return std::nullopt;
+                                 const std::vector<const sched::Run*>& runs, Durability durability,
+                                 const std::vector<int64_t>& removed_runs,
+                                 const std::vector<int64_t>& removed_jobs) {
+  if (jobs.empty() && runs.empty() && removed_runs.empty() && removed_jobs.empty()) return std::nullopt;
   if (auto e = set_durability(durability)) return e;
   if (auto e = step(begin_, "begin")) return e;
   auto fail = [&](std::string_view what) {
@@ -266,9 +290,29 @@ std::optional<Error> Store::save(const std::vector<const sched::Job*>& jobs,
     sqlite3_bind_int64(put_run_, 11, run->pid);
     sqlite3_bind_int64(put_run_, 12, run->pid_start);
     sqlite3_bind_text(put_run_, 13, run->reason.c_str(), -1, SQLITE_TRANSIENT);
+    bind_optional(put_run_, 14, run->retry_at);
+    sqlite3_bind_int64(put_run_, 15, run->retry_of);
+    sqlite3_bind_int64(put_run_, 16, run->next_attempt);
+    sqlite3_bind_int64(put_run_, 17, run->missed_count);
+    bind_optional(put_run_, 18, run->missed_since);
+    sqlite3_bind_int(put_run_, 19, run->cancel_requested ? 1 : 0);
     const int rc = sqlite3_step(put_run_);
     sqlite3_reset(put_run_);
     if (rc != SQLITE_DONE) return std::optional<Error>(fail("save run"));
+  }
+  for (int64_t id : removed_runs) {
+    sqlite3_bind_int64(del_run_, 1, id);
+    if (auto e = step(del_run_, "remove run")) {
+      step(rollback_, "rollback");
+      return e;
+    }
+  }
+  for (int64_t id : removed_jobs) {
+    sqlite3_bind_int64(del_job_, 1, id);
+    if (auto e = step(del_job_, "remove job")) {
+      step(rollback_, "rollback");
+      return e;
+    }
   }
   if (sqlite3_step(commit_) != SQLITE_DONE) {
     Error e = failure("commit");

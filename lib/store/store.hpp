@@ -43,9 +43,12 @@ class Store {
 
   // Writes these jobs and runs in one transaction. On error nothing of it is
   // kept (Errc::storage, with SQLite's words: "database or disk is full").
+  // Removals (retention) go in the same transaction.
   std::optional<Error> save(const std::vector<const sched::Job*>& jobs,
                             const std::vector<const sched::Run*>& runs,
-                            Durability durability = Durability::durable);
+                            Durability durability = Durability::durable,
+                            const std::vector<int64_t>& removed_runs = {},
+                            const std::vector<int64_t>& removed_jobs = {});
 
   int schema_version() const { return version_; }
 
@@ -67,6 +70,8 @@ class Store {
   sqlite3_stmt* begin_ = nullptr;
   sqlite3_stmt* commit_ = nullptr;
   sqlite3_stmt* rollback_ = nullptr;
+  sqlite3_stmt* del_run_ = nullptr;
+  sqlite3_stmt* del_job_ = nullptr;
   Durability durability_ = Durability::durable;
   int version_ = 0;
 };

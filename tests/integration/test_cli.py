@@ -94,7 +94,7 @@ def test_submit_runs_and_logs(ctx):
     by_job = j.ok('logs', job).out
     ctx.check(by_job == 'hello\n', f'logs {job} (a job) should print its newest run\'s output, printed {by_job!r}')
     shown = j.ok('show', job).out
-    ctx.check("command    sh -c 'echo hello; echo to-stderr >&2'" in shown,
+    ctx.check("command      sh -c 'echo hello; echo to-stderr >&2'" in shown,
               f'show should quote the command as a shell reads it back:\n{shown}')
     j.ok('submit', '--name', 'never', '--at', '2099-01-01T00:00:00Z', '--', 'true')
     none = j.ctl('logs', 'never')
@@ -188,7 +188,7 @@ def test_submit_wait(ctx):
     j = ctx.jobd()
     r = j.ctl('submit', '--wait', '--', 'true')
     ctx.check(r.rc == 0 and re.fullmatch(r'j\d+\n', r.out), f'submit --wait of a job that succeeds: {r.describe()}')
-    r = j.ctl('submit', '--wait', '--name', 'fails', '--', 'sh', '-c', 'exit 3')
+    r = j.ctl('submit', '--wait', '--name', 'fails', '--retries', '0', '--', 'sh', '-c', 'exit 3')
     ctx.check(r.rc == 1, f'submit --wait of a job that exits 3 should exit 1: {r.describe()}')
     ctx.check(re.fullmatch(r'j\d+\n', r.out) and 'failed' in r.err and 'exit 3' in r.err,
               f'submit --wait of a failing job should print its id, and say on stderr it failed with exit 3: '
@@ -225,7 +225,7 @@ def test_wait_run_and_job(ctx):
 
     again = j.ctl('wait', run['id'])
     ctx.check(again.rc == 0, f'waiting for a run that already succeeded should exit 0 at once: {again.describe()}')
-    j.submit('--name', 'bad', '--', 'false')
+    j.submit('--name', 'bad', '--retries', '0', '--', 'false')
     r = j.ctl('wait', 'bad')
     ctx.check(r.rc == 1 and 'failed, exit 1' in r.err,
               f'waiting for a job whose run fails should exit 1 saying "failed, exit 1": {r.describe()}')
@@ -320,8 +320,9 @@ def test_list_show_runs(ctx):
     ctx.check({x['id'] for x in j.json('list', '--all')} == {alpha, beta}, 'list --all should list both jobs')
 
     text = j.ok('show', 'beta').out
-    for line in (f'id         {beta}', 'name       beta', 'state      active', 'schedule   0 3 * * * (UTC)',
-                 'priority   4', 'command    echo x y', 'cwd        /', 'env        K=V'):
+    for line in (f'id           {beta}', 'name         beta', 'state        active', 'schedule     0 3 * * * (UTC)',
+                 'priority     4', 'command      echo x y', 'cwd          /', 'env          K=V',
+                 'retries      3, backoff 10s doubling up to 10m, jitter 0.1', 'concurrency  forbid'):
         ctx.check(line in text.split('\n'), f'show beta: no line {line!r} in:\n{text}')
     fires = [parse_time(l.split()[-1]) for l in text.split('\n') if l.startswith('next fire')]
     ctx.check(len(fires) == 5 and all(b - a == 86400 for a, b in zip(fires, fires[1:])),
@@ -338,7 +339,7 @@ def test_list_show_runs(ctx):
     for n in range(3):
         ctx.check(j.ctl('wait', f'quick{n}').rc == 0, f'quick{n} failed')
     headers, rows = table(j.ok('runs').out)
-    ctx.check(headers == ['RUN', 'JOB', 'ATTEMPT', 'STATE', 'EXIT', 'SCHEDULED', 'STARTED', 'FINISHED'],
+    ctx.check(headers == ['RUN', 'JOB', 'ATTEMPT', 'STATE', 'EXIT', 'SCHEDULED', 'STARTED', 'FINISHED', 'NOTE'],
               f'runs headers: {headers}')
     ctx.check([r[1] for r in rows] == ['quick2', 'quick1', 'quick0', 'alpha'] and
               all(r[2:5] == ['1', 'succeeded', '0'] for r in rows), f'runs table, newest first: {rows}')

@@ -130,7 +130,7 @@ def test_acknowledged_submits_survive_kill9(ctx):
 def test_kill9_while_a_run_runs(ctx):
     j = ctx.jobd()
     m = ctx.marker('30')
-    job = j.submit('--name', 'long', '--', 'sleep', m)
+    job = j.submit('--name', 'long', '--retries', '0', '--', 'sleep', m)
     run = running_run(j, job)
     pid = run['pid']
     ctx.check(m in h.cmdline(pid), f'pid {pid} of {run["id"]} is not our sleep: {h.cmdline(pid)!r}')

@@ -40,7 +40,7 @@ def all_gone(ctx, marker, what):
 def test_timeout_kills_the_tree(ctx):
     j = ctx.jobd()
     m = ctx.marker()
-    job = j.submit('--name', 'slow', '--timeout', '1s', '--shell', f'sleep {m} & sleep {m}')
+    job = j.submit('--name', 'slow', '--retries', '0', '--timeout', '1s', '--shell', f'sleep {m} & sleep {m}')
     tree_of(ctx, m, 2)
     r = j.ctl('wait', 'slow', timeout=30)
     ctx.check(r.rc == 1 and 'timed_out' in r.err, f'waiting for a timed-out run should exit 1 saying timed_out: '
@@ -58,7 +58,7 @@ def test_timeout_kills_what_ignores_sigterm(ctx):
     # SIGTERM first, SIGKILL after kill_grace (set to 1s in jobd.toml).
     j = ctx.jobd(config='kill_grace = "1s"\n')
     m = ctx.marker()
-    job = j.submit('--name', 'stubborn', '--timeout', '1s', '--shell', f"trap '' TERM; sleep {m} & sleep {m}")
+    job = j.submit('--name', 'stubborn', '--retries', '0', '--timeout', '1s', '--shell', f"trap '' TERM; sleep {m} & sleep {m}")
     tree_of(ctx, m, 2)
     run = j.wait_for_runs(job, 1, timeout=20)[0]
     ctx.check(run['state'] == 'timed_out', f'the run should be timed_out: {run}')
@@ -73,7 +73,7 @@ def test_timers_fire_without_client_traffic(ctx):
     # until some I/O woke the loop).
     j = ctx.jobd(config='kill_grace = "1s"\n')
     m = ctx.marker()
-    job = j.submit('--name', 'quiet', '--timeout', '1s', '--shell', f"trap '' TERM; sleep {m} & sleep {m}")
+    job = j.submit('--name', 'quiet', '--retries', '0', '--timeout', '1s', '--shell', f"trap '' TERM; sleep {m} & sleep {m}")
     tree_of(ctx, m, 2)
     all_gone(ctx, m, 'the timeout and the grace ran out, with no client talking to jobd')
     run = j.wait_for_runs(job, 1, timeout=20)[0]
@@ -172,7 +172,7 @@ def test_timeout_of_an_adopted_run(ctx):
     # the process, enforces the timeout, and says so.
     j = ctx.jobd()
     m = ctx.marker('30')
-    job = j.submit('--name', 'adopted', '--timeout', '2s', '--', 'sleep', m)
+    job = j.submit('--name', 'adopted', '--retries', '0', '--timeout', '2s', '--', 'sleep', m)
     pid = tree_of(ctx, m, 1)[0][0]
     run = wait_until(lambda: next((r for r in j.runs(job) if r.get('pid') == pid), None), 10, 'the run\'s pid')
     # An acknowledged submit is committed with every change before it: the

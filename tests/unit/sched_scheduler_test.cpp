@@ -19,11 +19,13 @@ namespace {
 Instant at(const char* s) { return *job::time::parse_rfc3339(s); }
 const Instant T0 = at("2026-01-01T00:01:00Z");
 
+// No retries unless a test asks: most tests look at one attempt.
 JobSpec spec(std::string name, int64_t priority = 0) {
   JobSpec s;
   s.name = std::move(name);
   s.priority = priority;
   s.argv = {"true"};
+  s.retries = 0;
   return s;
 }
 
