@@ -293,10 +293,13 @@ void Scheduler::catch_up(Job& job, time::Instant now, std::string_view why) {
       break;
     }
   }
-  if (job.spec.trigger == JobSpec::Trigger::at)
+  if (job.spec.trigger == JobSpec::Trigger::at) {
     job.next_fire.reset();
-  else
+    // Its one fire was skipped (catchup none): nothing is left to run.
+    if (job.state == JobState::active && job.active == 0) set_state(job, JobState::completed);
+  } else {
     schedule_next(job, now);
+  }
   mark(job);
 }
 
@@ -665,6 +668,7 @@ Cancelled Scheduler::remove_job(int64_t id, time::Instant now) {
   names_.erase(job.spec.name);
   job.next_fire.reset();
   set_state(job, JobState::deleted);
+  retention_due_.push_back(id);  // a job without runs goes at the next tick
   return out;
 }
 
