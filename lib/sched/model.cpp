@@ -1,5 +1,6 @@
 #include "sched/model.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 
@@ -28,6 +29,14 @@ std::optional<JobSpec::Concurrency> concurrency_from(std::string_view s) {
 std::string_view name(JobSpec::Catchup c) { return kCatchup[static_cast<size_t>(c)]; }
 std::optional<JobSpec::Catchup> catchup_from(std::string_view s) {
   return from_names<JobSpec::Catchup>(kCatchup, s);
+}
+
+bool valid_name(std::string_view name) {
+  if (name.empty() || name.size() > 128 || name[0] == '-' || name[0] == '.') return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+  });
 }
 
 std::string job_ref(int64_t id) { return "j" + std::to_string(id); }

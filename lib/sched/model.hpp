@@ -116,6 +116,10 @@ struct Run {
   std::optional<time::Instant> missed_since;
 };
 
+// A job's or a task's name: letters, digits, '.', '_' and '-', at most 128,
+// not starting with '-' or '.'.
+bool valid_name(std::string_view name);
+
 // Ids as users see them: "j12" for job 12, "r345" for run 345.
 std::string job_ref(int64_t id);
 std::string run_ref(int64_t id);

@@ -16,14 +16,6 @@ namespace {
 
 Error invalid(std::string message) { return Error{Errc::invalid_argument, std::move(message)}; }
 
-bool valid_name(std::string_view name) {
-  if (name.empty() || name.size() > 128 || name[0] == '-' || name[0] == '.') return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '-';
-  });
-}
-
 // splitmix64: a small, seedable generator, so that tests can pin the jitter.
 uint64_t next_random(uint64_t& state) {
   uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
