@@ -9,6 +9,7 @@ namespace {
 constexpr std::array<std::string_view, 4> kTriggers = {"now", "cron", "at", "every"};
 constexpr std::array<std::string_view, 3> kConcurrency = {"allow", "forbid", "replace"};
 constexpr std::array<std::string_view, 3> kCatchup = {"none", "last", "all"};
+constexpr std::array<std::string_view, 3> kAfterRules = {"success", "done", "failure"};
 
 template <class E, size_t N>
 std::optional<E> from_names(const std::array<std::string_view, N>& names, std::string_view s) {
@@ -25,6 +26,10 @@ std::optional<JobSpec::Trigger> trigger_from(std::string_view s) {
 std::string_view name(JobSpec::Concurrency c) { return kConcurrency[static_cast<size_t>(c)]; }
 std::optional<JobSpec::Concurrency> concurrency_from(std::string_view s) {
   return from_names<JobSpec::Concurrency>(kConcurrency, s);
+}
+std::string_view name(AfterSpec::Rule r) { return kAfterRules[static_cast<size_t>(r)]; }
+std::optional<AfterSpec::Rule> after_rule_from(std::string_view s) {
+  return from_names<AfterSpec::Rule>(kAfterRules, s);
 }
 std::string_view name(JobSpec::Catchup c) { return kCatchup[static_cast<size_t>(c)]; }
 std::optional<JobSpec::Catchup> catchup_from(std::string_view s) {

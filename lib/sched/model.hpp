@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,11 +12,48 @@
 #include <vector>
 
 #include "cron/schedule.hpp"
+#include "sched/dag.hpp"
 #include "sched/states.hpp"
 #include "time/instant.hpp"
 #include "time/zone.hpp"
 
 namespace job::sched {
+
+// One task of a job's graph. Unset overrides take the job's value.
+struct TaskSpec {
+  std::string name;
+  std::vector<std::string> argv;  // the command: an argv, or a shell string
+  std::string shell;
+  std::vector<std::string> after;  // the tasks of the same job it runs after
+  TriggerRule trigger = TriggerRule::all_success;
+  std::optional<int64_t> priority;
+  std::optional<time::Duration> timeout;
+  std::optional<int> retries;
+  std::optional<time::Duration> backoff;
+  std::optional<time::Duration> max_backoff;
+  std::optional<double> jitter;
+  std::vector<std::pair<std::string, std::string>> env;  // added to the job's
+  std::string cwd;                                       // empty: the job's
+
+  friend bool operator==(const TaskSpec&, const TaskSpec&) = default;
+};
+
+// A cross-job dependency (`submit --after`): the run it names, or a job's
+// newest active run (else its next one), must end as the rule says.
+struct AfterSpec {
+  enum class Rule {
+    success,  // Slurm's afterok
+    done,     // afterany
+    failure,  // afternotok
+  };
+  std::string ref;  // "r12", or a job's id or name
+  Rule rule = Rule::success;
+
+  friend bool operator==(const AfterSpec&, const AfterSpec&) = default;
+};
+
+std::string_view name(AfterSpec::Rule r);
+std::optional<AfterSpec::Rule> after_rule_from(std::string_view s);
 
 struct JobSpec {
   enum class Trigger {
@@ -62,6 +100,12 @@ struct JobSpec {
   time::Duration starting_deadline{};  // zero: none; a fire not started within it is skipped
   int keep_runs = 100;                 // runs kept in history; older ones are removed
 
+  // A graph of tasks instead of one command (argv and shell then empty).
+  // Each fire makes one job run, and each task its own task runs.
+  std::vector<TaskSpec> tasks;
+  // Upstream runs this (run-now) job waits for.
+  std::vector<AfterSpec> after;
+
   friend bool operator==(const JobSpec&, const JobSpec&) = default;
 };
 
@@ -83,8 +127,9 @@ struct Job {
   // Derived from the spec when the job is created or restored; not stored.
   cron::Schedule schedule{};
   time::Zone zone{};
-  std::vector<int64_t> runs;  // oldest first
-  int active = 0;             // runs not yet final (derived)
+  std::vector<int64_t> runs;           // top-level runs (not task runs), oldest first
+  int active = 0;                      // of those, runs not yet final (derived)
+  std::shared_ptr<const Graph> graph;  // of spec.tasks, if any (derived)
 };
 
 struct Run {
@@ -114,6 +159,12 @@ struct Run {
   // missed ones: from missed_since to scheduled_at, missed_count in all.
   int64_t missed_count = 0;
   std::optional<time::Instant> missed_since;
+
+  // Graph jobs: a job run (no process of its own) has task runs; a task run
+  // names its job run and its task.
+  int64_t parent = 0;
+  std::string task;
+  std::vector<int64_t> children;  // of a job run, in creation order (derived)
 };
 
 // A job's or a task's name: letters, digits, '.', '_' and '-', at most 128,
