@@ -35,6 +35,188 @@ std::string names_up_to(E last) {
   return out;
 }
 
+// One field of an object being read, named by its path for error messages:
+// "timeout", "tasks[1].trigger", "after[0].rule".
+struct Field {
+  std::string path;
+  const Json& value;
+
+  Error error(std::string_view what) const { return bad(fmt::format("{}: {}", path, what)); }
+
+  std::optional<Error> string(std::string& out) const {
+    if (!value.is_string()) return error("expected a string");
+    out = value.get<std::string>();
+    return std::nullopt;
+  }
+  // Range checks are the scheduler's; only what does not fit an int is refused here.
+  std::optional<Error> integer(int& out) const {
+    if (!value.is_number_integer()) return error("expected an integer");
+    const bool fits = value.is_number_unsigned()
+                          ? value.get<uint64_t>() <= uint64_t{std::numeric_limits<int>::max()}
+                          : value.get<int64_t>() >= std::numeric_limits<int>::min() &&
+                                value.get<int64_t>() <= std::numeric_limits<int>::max();
+    if (!fits) return error(fmt::format("{} is out of range", value.dump()));
+    out = static_cast<int>(value.get<int64_t>());
+    return std::nullopt;
+  }
+  std::optional<Error> int64(int64_t& out) const {
+    if (!value.is_number_integer() ||
+        (value.is_number_unsigned() && value.get<uint64_t>() > uint64_t{std::numeric_limits<int64_t>::max()}))
+      return error("expected an integer");
+    out = value.get<int64_t>();
+    return std::nullopt;
+  }
+  std::optional<Error> number(double& out) const {
+    if (!value.is_number()) return error("expected a number");
+    out = value.get<double>();
+    return std::nullopt;
+  }
+  std::optional<Error> duration(time::Duration& out) const {
+    std::string text;
+    if (auto p = string(text)) return p;
+    auto d = time::parse_duration(text);
+    if (!d) return with_field(path, d.error());
+    out = *d;
+    return std::nullopt;
+  }
+  // An enum by name: `concurrency: "sometimes" is not one of allow, forbid, replace`.
+  template <class E, class From>
+  std::optional<Error> name(E& out, From from, E last) const {
+    std::string text;
+    if (auto p = string(text)) return p;
+    auto e = from(text);
+    if (!e) return error(fmt::format("\"{}\" is not one of {}", text, names_up_to(last)));
+    out = *e;
+    return std::nullopt;
+  }
+  std::optional<Error> strings(std::vector<std::string>& out) const {
+    if (!value.is_array()) return error("expected an array of strings");
+    for (const auto& a : value) {
+      if (!a.is_string()) return error("expected an array of strings");
+      out.push_back(a.get<std::string>());
+    }
+    return std::nullopt;
+  }
+  std::optional<Error> env(std::vector<std::pair<std::string, std::string>>& out) const {
+    if (!value.is_object()) return error("expected an object of strings");
+    for (const auto& [k, v] : value.items()) {
+      if (!v.is_string()) return error(fmt::format("{}: expected a string", k));
+      out.emplace_back(k, v.get<std::string>());
+    }
+    return std::nullopt;
+  }
+  // An optional override: set only when the field is present.
+  template <class T, class Read>
+  std::optional<Error> optional(std::optional<T>& out, Read read) const {
+    T v{};
+    if (auto p = (this->*read)(v)) return p;
+    out = v;
+    return std::nullopt;
+  }
+};
+
+Result<sched::TaskSpec> task_from_json(const Json& j, const std::string& path) {
+  if (!j.is_object()) return bad(fmt::format("{}: expected an object", path));
+  sched::TaskSpec task;
+  bool named = false;
+  for (const auto& item : j.items()) {
+    const std::string& key = item.key();
+    const Field f{path + "." + key, item.value()};
+    std::optional<Error> problem;
+    if (key == "name") {
+      problem = f.string(task.name);
+      named = true;
+    } else if (key == "argv") {
+      problem = f.strings(task.argv);
+    } else if (key == "shell") {
+      problem = f.string(task.shell);
+    } else if (key == "after") {
+      problem = f.strings(task.after);
+    } else if (key == "trigger") {
+      problem = f.name(task.trigger, sched::trigger_rule_from, sched::TriggerRule::all_failed);
+    } else if (key == "priority") {
+      problem = f.optional(task.priority, &Field::int64);
+    } else if (key == "timeout") {
+      problem = f.optional(task.timeout, &Field::duration);
+    } else if (key == "retries") {
+      problem = f.optional(task.retries, &Field::integer);
+    } else if (key == "backoff") {
+      problem = f.optional(task.backoff, &Field::duration);
+    } else if (key == "max_backoff") {
+      problem = f.optional(task.max_backoff, &Field::duration);
+    } else if (key == "jitter") {
+      problem = f.optional(task.jitter, &Field::number);
+    } else if (key == "env") {
+      problem = f.env(task.env);
+    } else if (key == "cwd") {
+      problem = f.string(task.cwd);
+    } else {
+      return bad(fmt::format("{}: unknown field \"{}\"", path, key));
+    }
+    if (problem) return *problem;
+  }
+  if (!named) return bad(fmt::format("{}: \"name\" is missing", path));
+  if (task.argv.empty() == task.shell.empty())
+    return bad(fmt::format("{}: give exactly one of argv and shell", path));
+  return task;
+}
+
+Result<sched::AfterSpec> after_from_json(const Json& j, const std::string& path) {
+  if (!j.is_object()) return bad(fmt::format("{}: expected an object", path));
+  sched::AfterSpec after;
+  bool has_ref = false;
+  for (const auto& item : j.items()) {
+    const std::string& key = item.key();
+    const Field f{path + "." + key, item.value()};
+    std::optional<Error> problem;
+    if (key == "ref") {
+      problem = f.string(after.ref);
+      has_ref = true;
+    } else if (key == "rule") {
+      problem = f.name(after.rule, sched::after_rule_from, sched::AfterSpec::Rule::failure);
+    } else {
+      return bad(fmt::format("{}: unknown field \"{}\"", path, key));
+    }
+    if (problem) return *problem;
+  }
+  if (!has_ref) return bad(fmt::format("{}: \"ref\" is missing", path));
+  return after;
+}
+
+Json task_to_json(const sched::TaskSpec& task) {
+  Json j;
+  j["name"] = task.name;
+  if (!task.argv.empty()) j["argv"] = task.argv;
+  if (!task.shell.empty()) j["shell"] = task.shell;
+  j["after"] = task.after;
+  j["trigger"] = sched::name(task.trigger);
+  if (task.priority) j["priority"] = *task.priority;
+  if (task.timeout) j["timeout"] = time::format_duration(*task.timeout);
+  if (task.retries) j["retries"] = *task.retries;
+  if (task.backoff) j["backoff"] = time::format_duration(*task.backoff);
+  if (task.max_backoff) j["max_backoff"] = time::format_duration(*task.max_backoff);
+  if (task.jitter) j["jitter"] = *task.jitter;
+  if (!task.env.empty()) {
+    Json env = Json::object();
+    for (const auto& [k, v] : task.env) env[k] = v;
+    j["env"] = env;
+  }
+  if (!task.cwd.empty()) j["cwd"] = task.cwd;
+  return j;
+}
+
+Json tasks_to_json(const std::vector<sched::TaskSpec>& tasks) {
+  Json out = Json::array();
+  for (const auto& t : tasks) out.push_back(task_to_json(t));
+  return out;
+}
+
+Json after_to_json(const std::vector<sched::AfterSpec>& after) {
+  Json out = Json::array();
+  for (const auto& a : after) out.push_back({{"ref", a.ref}, {"rule", sched::name(a.rule)}});
+  return out;
+}
+
 }  // namespace
 
 Result<sched::JobSpec> spec_from_json(const Json& j) {
@@ -42,50 +224,19 @@ Result<sched::JobSpec> spec_from_json(const Json& j) {
   sched::JobSpec spec;
   int triggers = 0;
   for (const auto& item : j.items()) {
-    // Named, not structured bindings: clang 14 cannot capture those in lambdas.
     const std::string& key = item.key();
     const Json& value = item.value();
-    std::string text;
-    auto want_string = [&](std::string& out) -> std::optional<Error> {
-      if (!value.is_string()) return bad(fmt::format("{}: expected a string", key));
-      out = value.get<std::string>();
-      return std::nullopt;
-    };
-    // Range checks are the scheduler's; only what does not fit an int is refused here.
-    auto want_int = [&](int& out) -> std::optional<Error> {
-      if (!value.is_number_integer()) return bad(fmt::format("{}: expected an integer", key));
-      const bool fits = value.is_number_unsigned()
-                            ? value.get<uint64_t>() <= uint64_t{std::numeric_limits<int>::max()}
-                            : value.get<int64_t>() >= std::numeric_limits<int>::min() &&
-                                  value.get<int64_t>() <= std::numeric_limits<int>::max();
-      if (!fits) return bad(fmt::format("{}: {} is out of range", key, value.dump()));
-      out = static_cast<int>(value.get<int64_t>());
-      return std::nullopt;
-    };
-    auto want_duration = [&](time::Duration& out) -> std::optional<Error> {
-      if (auto p = want_string(text)) return p;
-      auto d = time::parse_duration(text);
-      if (!d) return with_field(key, d.error());
-      out = *d;
-      return std::nullopt;
-    };
-    // An enum by name: `concurrency: "sometimes" is not one of allow, forbid, replace`.
-    auto want_name = [&](auto& out, auto from, auto last) -> std::optional<Error> {
-      if (auto p = want_string(text)) return p;
-      auto e = from(text);
-      if (!e) return bad(fmt::format("{}: \"{}\" is not one of {}", key, text, names_up_to(last)));
-      out = *e;
-      return std::nullopt;
-    };
+    const Field f{key, value};
     std::optional<Error> problem;
     if (key == "name") {
-      problem = want_string(spec.name);
+      problem = f.string(spec.name);
     } else if (key == "cron") {
-      problem = want_string(spec.cron);
+      problem = f.string(spec.cron);
       spec.trigger = sched::JobSpec::Trigger::cron;
       ++triggers;
     } else if (key == "at") {
-      if (!(problem = want_string(text))) {
+      std::string text;
+      if (!(problem = f.string(text))) {
         auto at = time::parse_rfc3339(text);
         if (!at) return with_field("at", at.error());
         spec.at = *at;
@@ -93,52 +244,53 @@ Result<sched::JobSpec> spec_from_json(const Json& j) {
       spec.trigger = sched::JobSpec::Trigger::at;
       ++triggers;
     } else if (key == "every") {
-      problem = want_duration(spec.every);
+      problem = f.duration(spec.every);
       spec.trigger = sched::JobSpec::Trigger::every;
       ++triggers;
     } else if (key == "timeout") {
-      problem = want_duration(spec.timeout);
+      problem = f.duration(spec.timeout);
     } else if (key == "tz") {
-      problem = want_string(spec.tz);
+      problem = f.string(spec.tz);
     } else if (key == "priority") {
-      if (!value.is_number_integer() ||
-          (value.is_number_unsigned() &&
-           value.get<uint64_t>() > uint64_t{std::numeric_limits<int64_t>::max()}))
-        return bad("priority: expected an integer");
-      spec.priority = value.get<int64_t>();
+      problem = f.int64(spec.priority);
     } else if (key == "argv") {
-      if (!value.is_array()) return bad("argv: expected an array of strings");
-      for (const auto& a : value) {
-        if (!a.is_string()) return bad("argv: expected an array of strings");
-        spec.argv.push_back(a.get<std::string>());
-      }
+      problem = f.strings(spec.argv);
     } else if (key == "shell") {
-      problem = want_string(spec.shell);
+      problem = f.string(spec.shell);
     } else if (key == "env") {
-      if (!value.is_object()) return bad("env: expected an object of strings");
-      for (const auto& [k, v] : value.items()) {
-        if (!v.is_string()) return bad(fmt::format("env: {}: expected a string", k));
-        spec.env.emplace_back(k, v.get<std::string>());
-      }
+      problem = f.env(spec.env);
     } else if (key == "cwd") {
-      problem = want_string(spec.cwd);
+      problem = f.string(spec.cwd);
     } else if (key == "retries") {
-      problem = want_int(spec.retries);
+      problem = f.integer(spec.retries);
     } else if (key == "backoff") {
-      problem = want_duration(spec.backoff);
+      problem = f.duration(spec.backoff);
     } else if (key == "max_backoff") {
-      problem = want_duration(spec.max_backoff);
+      problem = f.duration(spec.max_backoff);
     } else if (key == "jitter") {
-      if (!value.is_number()) return bad("jitter: expected a number");
-      spec.jitter = value.get<double>();
+      problem = f.number(spec.jitter);
     } else if (key == "concurrency") {
-      problem = want_name(spec.concurrency, sched::concurrency_from, sched::JobSpec::Concurrency::replace);
+      problem = f.name(spec.concurrency, sched::concurrency_from, sched::JobSpec::Concurrency::replace);
     } else if (key == "catchup") {
-      problem = want_name(spec.catchup, sched::catchup_from, sched::JobSpec::Catchup::all);
+      problem = f.name(spec.catchup, sched::catchup_from, sched::JobSpec::Catchup::all);
     } else if (key == "starting_deadline") {
-      if (!value.is_null()) problem = want_duration(spec.starting_deadline);
+      if (!value.is_null()) problem = f.duration(spec.starting_deadline);
     } else if (key == "keep_runs") {
-      problem = want_int(spec.keep_runs);
+      problem = f.integer(spec.keep_runs);
+    } else if (key == "tasks") {
+      if (!value.is_array()) return bad("tasks: expected an array of tasks");
+      for (size_t i = 0; i < value.size(); ++i) {
+        auto task = task_from_json(value[i], fmt::format("tasks[{}]", i));
+        if (!task) return task.error();
+        spec.tasks.push_back(std::move(task).value());
+      }
+    } else if (key == "after") {
+      if (!value.is_array()) return bad("after: expected an array of dependencies");
+      for (size_t i = 0; i < value.size(); ++i) {
+        auto after = after_from_json(value[i], fmt::format("after[{}]", i));
+        if (!after) return after.error();
+        spec.after.push_back(std::move(after).value());
+      }
     } else {
       return bad(fmt::format("unknown field \"{}\"", key));
     }
@@ -184,6 +336,8 @@ Json spec_to_json(const sched::JobSpec& spec) {
   if (spec.starting_deadline != time::Duration::zero())
     j["starting_deadline"] = time::format_duration(spec.starting_deadline);
   j["keep_runs"] = spec.keep_runs;
+  if (!spec.tasks.empty()) j["tasks"] = tasks_to_json(spec.tasks);
+  if (!spec.after.empty()) j["after"] = after_to_json(spec.after);
   return j;
 }
 
@@ -213,8 +367,12 @@ Json job_to_json(const sched::Job& job, const sched::Run* last_run, const time::
   j["timeout"] = duration_or_null(job.spec.timeout);
   if (!job.spec.argv.empty())
     j["command"] = job.spec.argv;
-  else
+  else if (!job.spec.shell.empty() || job.spec.tasks.empty())
     j["command"] = job.spec.shell;
+  else
+    j["command"] = nullptr;  // a task graph: each task has its own
+  j["tasks"] = tasks_to_json(job.spec.tasks);
+  j["after"] = after_to_json(job.spec.after);
   Json env = Json::object();
   for (const auto& [k, v] : job.spec.env) env[k] = v;
   j["env"] = env;
@@ -259,6 +417,8 @@ Json run_to_json(const sched::Run& run, const sched::Job& job, const time::Zone&
   j["next_attempt"] = run_ref_or_null(run.next_attempt);
   j["missed_count"] = run.missed_count;
   j["missed_since"] = instant(run.missed_since, zone);
+  j["parent"] = run_ref_or_null(run.parent);
+  j["task"] = run.task.empty() ? Json(nullptr) : Json(run.task);
   return j;
 }
 

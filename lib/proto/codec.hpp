@@ -13,7 +13,10 @@ namespace job::proto {
 
 using Json = nlohmann::ordered_json;
 
-// Errors name the field: `timeout: "2 hours" is not a duration (try "2h")`.
+// Errors name the field by its path: `timeout: "2 hours" is not a duration (try "2h")`,
+// `tasks[1].trigger: "sometimes" is not one of ...`. A task's unset overrides stay
+// unset (inherited from the job) and are not written back. Whether the job has
+// exactly one of a command and tasks is the scheduler's to check.
 Result<sched::JobSpec> spec_from_json(const Json& j);
 Json spec_to_json(const sched::JobSpec& spec);
 

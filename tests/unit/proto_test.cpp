@@ -209,3 +209,149 @@ TEST_CASE("jobs and runs show their policies, attempts and missed fires") {
   CHECK(c["missed_count"] == 4);
   CHECK(c["missed_since"] == "2026-11-27T07:00:00+00:00");
 }
+
+TEST_CASE("a task graph and after dependencies survive JSON both ways") {
+  job::sched::JobSpec spec;
+  spec.name = "etl";
+  spec.trigger = job::sched::JobSpec::Trigger::cron;
+  spec.cron = "0 2 * * *";
+  job::sched::TaskSpec extract;
+  extract.name = "extract";
+  extract.argv = {"/usr/bin/extract", "--all"};
+  job::sched::TaskSpec load;
+  load.name = "load";
+  load.shell = "load < /tmp/x";
+  load.after = {"extract"};
+  load.trigger = job::sched::TriggerRule::all_done;
+  load.priority = -4;
+  load.timeout = std::chrono::minutes{5};
+  load.retries = 0;
+  load.backoff = std::chrono::seconds{3};
+  load.max_backoff = std::chrono::seconds{30};
+  load.jitter = 0.0;
+  load.env = {{"B", "2"}, {"A", "1"}};
+  load.cwd = "/srv";
+  spec.tasks = {extract, load};
+  spec.after = {{"r12", job::sched::AfterSpec::Rule::success},
+                {"nightly", job::sched::AfterSpec::Rule::done}};
+  const Json j = job::proto::spec_to_json(spec);
+  CHECK_FALSE(j.contains("argv"));
+  CHECK_FALSE(j.contains("shell"));
+  // Unset overrides are not written: the task inherits the job's.
+  CHECK(j["tasks"][0] == Json::parse(R"({"name":"extract","argv":["/usr/bin/extract","--all"],"after":[],
+                                          "trigger":"all_success"})"));
+  CHECK(j["tasks"][1]["priority"] == -4);
+  CHECK(j["tasks"][1]["timeout"] == "5m");
+  CHECK(j["tasks"][1]["retries"] == 0);
+  CHECK(j["tasks"][1]["jitter"] == 0.0);
+  CHECK(j["tasks"][1]["env"].dump() == R"({"B":"2","A":"1"})");
+  CHECK(j["after"] == Json::parse(R"([{"ref":"r12","rule":"success"},{"ref":"nightly","rule":"done"}])"));
+  auto back = job::proto::spec_from_json(j);
+  REQUIRE(back);
+  CHECK(*back == spec);
+  CHECK_FALSE(back->tasks[0].retries);
+  CHECK(back->tasks[1].retries == 0);
+
+  // A plain job writes neither key.
+  job::sched::JobSpec plain;
+  plain.shell = "true";
+  const Json p = job::proto::spec_to_json(plain);
+  CHECK_FALSE(p.contains("tasks"));
+  CHECK_FALSE(p.contains("after"));
+}
+
+TEST_CASE("tasks and after take their defaults") {
+  auto spec = job::proto::spec_from_json(Json::parse(
+      R"({"tasks":[{"name":"a","shell":"true"},{"name":"b","argv":["x"],"after":["a"]}],
+          "after":[{"ref":"j3"}]})"));
+  REQUIRE(spec);
+  CHECK(spec->argv.empty());
+  CHECK(spec->shell.empty());
+  REQUIRE(spec->tasks.size() == 2);
+  CHECK(spec->tasks[0].after.empty());
+  CHECK(spec->tasks[0].trigger == job::sched::TriggerRule::all_success);
+  CHECK_FALSE(spec->tasks[0].priority);
+  CHECK_FALSE(spec->tasks[0].timeout);
+  CHECK_FALSE(spec->tasks[0].jitter);
+  CHECK(spec->tasks[1].after == std::vector<std::string>{"a"});
+  REQUIRE(spec->after.size() == 1);
+  CHECK(spec->after[0].ref == "j3");
+  CHECK(spec->after[0].rule == job::sched::AfterSpec::Rule::success);
+  // Both a command and tasks is the scheduler's to refuse.
+  CHECK(job::proto::spec_from_json(Json::parse(R"({"argv":["x"],"tasks":[{"name":"a","shell":"y"}]})")));
+}
+
+TEST_CASE("bad tasks and after dependencies name the field by its path") {
+  auto error = [](const char* text) {
+    auto r = job::proto::spec_from_json(Json::parse(text));
+    REQUIRE_FALSE(r.ok());
+    return r.error().message;
+  };
+  CHECK(error(R"({"tasks":[{"name":"a","shell":"x"},{"name":"b","shell":"y","trigger":"sometimes"}]})") ==
+        "tasks[1].trigger: \"sometimes\" is not one of all_success, all_done, one_success, one_failed, "
+        "all_failed");
+  CHECK(error(R"({"tasks":{"a":{}}})") == "tasks: expected an array of tasks");
+  CHECK(error(R"({"tasks":["a"]})") == "tasks[0]: expected an object");
+  CHECK(error(R"({"tasks":[{"shell":"x"}]})") == "tasks[0]: \"name\" is missing");
+  CHECK(error(R"({"tasks":[{"name":"a"}]})") == "tasks[0]: give exactly one of argv and shell");
+  CHECK(error(R"({"tasks":[{"name":"a","argv":["x"],"shell":"y"}]})") ==
+        "tasks[0]: give exactly one of argv and shell");
+  CHECK(error(R"({"tasks":[{"name":"a","shell":"x","colour":"red"}]})") ==
+        "tasks[0]: unknown field \"colour\"");
+  CHECK(error(R"({"tasks":[{"name":"a","shell":"x","after":"b"}]})") ==
+        "tasks[0].after: expected an array of strings");
+  CHECK(error(R"({"tasks":[{"name":"a","shell":"x","timeout":"2 hours"}]})") ==
+        "tasks[0].timeout: \"2 hours\" is not a duration (try \"2h\")");
+  CHECK(error(R"({"tasks":[{"name":"a","shell":"x","retries":"3"}]})") ==
+        "tasks[0].retries: expected an integer");
+  CHECK(error(R"({"tasks":[{"name":"a","shell":"x","priority":1.5}]})") ==
+        "tasks[0].priority: expected an integer");
+  CHECK(error(R"({"tasks":[{"name":"a","shell":"x","jitter":"0"}]})") ==
+        "tasks[0].jitter: expected a number");
+  CHECK(error(R"({"tasks":[{"name":"a","shell":"x","env":{"A":1}}]})") ==
+        "tasks[0].env: A: expected a string");
+  CHECK(error(R"({"tasks":[{"name":"a","shell":"x","cwd":5}]})") == "tasks[0].cwd: expected a string");
+  CHECK(error(R"({"argv":["x"],"after":"r1"})") == "after: expected an array of dependencies");
+  CHECK(error(R"({"argv":["x"],"after":[{"ref":"r1","rule":"ok"}]})") ==
+        "after[0].rule: \"ok\" is not one of success, done, failure");
+  CHECK(error(R"({"argv":["x"],"after":[{"ref":"r1"},{"rule":"done"}]})") == "after[1]: \"ref\" is missing");
+  CHECK(error(R"({"argv":["x"],"after":[{"ref":1}]})") == "after[0].ref: expected a string");
+  CHECK(error(R"({"argv":["x"],"after":[{"ref":"r1","when":"now"}]})") == "after[0]: unknown field \"when\"");
+}
+
+TEST_CASE("jobs show their tasks and after dependencies, runs their parent and task") {
+  const auto utc = *job::time::find_zone("UTC");
+  job::sched::Job job;
+  job.id = 4;
+  job.spec.name = "etl";
+  job::sched::TaskSpec a;
+  a.name = "a";
+  a.shell = "true";
+  job.spec.tasks = {a};
+  job.spec.after = {{"build", job::sched::AfterSpec::Rule::failure}};
+  Json j = job::proto::job_to_json(job, nullptr, utc);
+  CHECK(j["command"].is_null());
+  CHECK(j["tasks"] == Json::parse(R"([{"name":"a","shell":"true","after":[],"trigger":"all_success"}])"));
+  CHECK(j["after"] == Json::parse(R"([{"ref":"build","rule":"failure"}])"));
+
+  job::sched::Job plain;
+  plain.id = 5;
+  plain.spec.argv = {"true"};
+  Json p = job::proto::job_to_json(plain, nullptr, utc);
+  CHECK(p["command"] == Json::parse(R"(["true"])"));
+  CHECK(p["tasks"] == Json::array());
+  CHECK(p["after"] == Json::array());
+
+  job::sched::Run run;
+  run.id = 11;
+  run.job = 4;
+  Json top = job::proto::run_to_json(run, job, utc);
+  CHECK(top["parent"].is_null());
+  CHECK(top["task"].is_null());
+  run.id = 12;
+  run.parent = 11;
+  run.task = "a";
+  Json task_run = job::proto::run_to_json(run, job, utc);
+  CHECK(task_run["parent"] == "r11");
+  CHECK(task_run["task"] == "a");
+}
