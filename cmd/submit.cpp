@@ -1,5 +1,7 @@
 // jobctl submit: define a job (cron, one-time, recurring, or run now) and
 // print its id; with --wait, also wait for its first run and exit with it.
+// The job runs a command, or a graph of tasks (--task, --edge, --trigger);
+// --after makes it wait for other runs; --file submits the jobs of a TOML file.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -7,7 +9,10 @@
 
 #include "client.hpp"
 #include "command.hpp"
+#include "job_file.hpp"
 #include "output.hpp"
+#include "sched/dag.hpp"
+#include "sched/model.hpp"
 #include "wait.hpp"
 
 namespace jobctl {
@@ -22,7 +27,94 @@ struct SubmitOptions {
   std::optional<int> retries, keep_runs;
   std::optional<double> jitter;
   std::optional<std::string> backoff, max_backoff, starting_deadline, concurrency, catchup;
+  // Task graphs and dependencies.
+  std::vector<std::string> tasks, edges, triggers, after;
+  std::string file;
 };
+
+[[noreturn]] void invalid(std::string message) {
+  throw Failure{{job::Errc::invalid_argument, std::move(message)}};
+}
+
+// "--task: ..." for a value that is not `left SEP right` with both sides non-empty.
+std::pair<std::string, std::string> split(const std::string& flag, const std::string& value, char sep,
+                                          const char* form) {
+  const size_t at = value.find(sep);
+  if (at == std::string::npos || at == 0 || at + 1 == value.size())
+    invalid(fmt::format("{}: \"{}\" is not {}", flag, value, form));
+  return {value.substr(0, at), value.substr(at + 1)};
+}
+
+// --task NAME=CMD (a shell string), --edge A:B (B runs after A), --trigger
+// TASK=RULE: the graph, checked here as jobd would (a cycle is printed).
+job::proto::Json build_tasks(const SubmitOptions& o) {
+  std::vector<job::sched::TaskDecl> decls;
+  job::proto::Json tasks = job::proto::Json::array();
+  auto find = [&](const std::string& flag, const std::string& name) {
+    for (size_t i = 0; i < decls.size(); ++i)
+      if (decls[i].name == name) return i;
+    invalid(fmt::format("{}: no task \"{}\" (give it with --task {}=COMMAND)", flag, name, name));
+  };
+  for (const auto& t : o.tasks) {
+    auto [name, command] = split("--task", t, '=', "NAME=COMMAND");
+    decls.push_back({name, {}, job::sched::TriggerRule::all_success});
+    tasks.push_back({{"name", name}, {"shell", command}});
+  }
+  for (const auto& e : o.edges) {
+    const auto [from, to] = split("--edge", e, ':', "UPSTREAM:DOWNSTREAM");
+    find("--edge", from);
+    decls[find("--edge", to)].after.push_back(from);
+  }
+  for (const auto& t : o.triggers) {
+    const auto [name, rule] = split("--trigger", t, '=', "TASK=RULE");
+    const size_t i = find("--trigger", name);
+    const auto r = job::sched::trigger_rule_from(rule);
+    if (!r)
+      invalid(
+          fmt::format("--trigger: \"{}\" is not one of all_success, all_done, one_success, one_failed, "
+                      "all_failed",
+                      rule));
+    decls[i].trigger = *r;
+  }
+  if (auto graph = job::sched::build_graph(decls); !graph) throw Failure{graph.error()};
+  for (size_t i = 0; i < decls.size(); ++i) {
+    tasks[i]["after"] = decls[i].after;
+    tasks[i]["trigger"] = job::sched::name(decls[i].trigger);
+  }
+  return tasks;
+}
+
+// --after REF[:RULE], RULE success (the default), done or failure.
+job::proto::Json build_after(const SubmitOptions& o) {
+  job::proto::Json after = job::proto::Json::array();
+  for (const auto& a : o.after) {
+    const size_t colon = a.find(':');
+    const std::string ref = a.substr(0, colon);
+    const std::string rule = colon == std::string::npos ? "success" : a.substr(colon + 1);
+    if (ref.empty()) invalid(fmt::format("--after: \"{}\" names no run or job (REF[:RULE])", a));
+    if (!job::sched::after_rule_from(rule))
+      invalid(fmt::format("--after: \"{}\" is not one of success, done, failure", rule));
+    after.push_back({{"ref", ref}, {"rule", rule}});
+  }
+  return after;
+}
+
+// --file F: every job of the file, in order, each id on its own line; the
+// first job jobd refuses stops the rest, with its error and exit status.
+void submit_file(const std::string& path) {
+  const auto jobs = read_job_file(path);
+  Client client = connect();
+  for (const auto& job : jobs) {
+    auto reply = client.call({{"op", "submit"}, {"job", job.spec}});
+    if (!reply) throw Failure{{reply.error().code, job.where + ": " + reply.error().message}};
+    const auto& created = (*reply)["job"];
+    if (globals().json)
+      print_json(created);
+    else
+      fmt::print("{}\n", created["id"].get<std::string>());
+    std::fflush(stdout);
+  }
+}
 
 // The policies given, checked here by the codec that jobd uses, so that a typo
 // fails without a daemon and names the flag: `--concurrency: "sometimes" is not one of ...`.
@@ -56,12 +148,20 @@ void run_submit(const SubmitOptions& o) {
   if (!o.timeout.empty()) spec["timeout"] = o.timeout;
   if (!o.cwd.empty()) spec["cwd"] = o.cwd;
   if (!o.shell.empty() && !o.command.empty())
-    throw Failure{
-        {job::Errc::invalid_argument, "give either --shell STRING or -- COMMAND [ARG...], not both"}};
+    invalid("give either --shell STRING or -- COMMAND [ARG...], not both");
+  if (!o.tasks.empty() && (!o.shell.empty() || !o.command.empty()))
+    invalid(
+        "give either --task NAME=COMMAND (a graph of tasks) or a command (--shell STRING or -- COMMAND), "
+        "not both");
+  if (o.tasks.empty() && (!o.edges.empty() || !o.triggers.empty()))
+    invalid(fmt::format("{} needs tasks: give them with --task NAME=COMMAND",
+                        o.edges.empty() ? "--trigger" : "--edge"));
   if (!o.shell.empty()) spec["shell"] = o.shell;
   if (!o.command.empty()) spec["argv"] = o.command;
-  if (o.shell.empty() && o.command.empty())
-    throw Failure{{job::Errc::invalid_argument, "empty command: give -- COMMAND [ARG...] or --shell STRING"}};
+  if (!o.tasks.empty()) spec["tasks"] = build_tasks(o);
+  if (o.shell.empty() && o.command.empty() && o.tasks.empty())
+    invalid("empty command: give -- COMMAND [ARG...], --shell STRING or --task NAME=COMMAND");
+  if (!o.after.empty()) spec["after"] = build_after(o);
   job::proto::Json env = job::proto::Json::object();
   for (const auto& kv : o.env) {
     const size_t eq = kv.find('=');
@@ -114,8 +214,27 @@ void add_submit(CLI::App& app) {
   cmd->add_option("--starting-deadline", o->starting_deadline,
                   "skip a fire that cannot start within DURATION (default: none)");
   cmd->add_option("--keep-runs", o->keep_runs, "keep the newest N runs in history (default 100)");
+  cmd->add_option("--task", o->tasks, "a task of a graph: NAME=COMMAND, a /bin/sh -c string (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--edge", o->edges, "A:B: task B runs after task A (repeatable)")->allow_extra_args(false);
+  cmd->add_option("--trigger", o->triggers,
+                  "TASK=RULE: when TASK may run: all_success (default), all_done, one_success, one_failed, "
+                  "all_failed (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--after", o->after,
+                  "REF[:RULE]: wait for a run (r12) or a job's run; RULE success (default), done or failure "
+                  "(repeatable)")
+      ->allow_extra_args(false);
+  auto* file = cmd->add_option("--file", o->file, "submit the jobs of a TOML file (and no other option)");
   cmd->add_option("command", o->command, "the program and its arguments, after --");
-  cmd->callback([o] { run_submit(*o); });
+  cmd->callback([o, cmd, file] {
+    if (o->file.empty()) return run_submit(*o);
+    for (const CLI::Option* opt : cmd->get_options())
+      if (opt != file && opt->count() > 0)
+        invalid(fmt::format("--file takes no other option of submit ({} given): the file defines the jobs",
+                            opt->get_name() == "command" ? "-- COMMAND" : opt->get_name()));
+    submit_file(o->file);
+  });
 }
 
 }  // namespace jobctl
