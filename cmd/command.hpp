@@ -46,5 +46,6 @@ void add_pause(CLI::App& app);
 void add_resume(CLI::App& app);
 void add_trigger(CLI::App& app);
 void add_delete(CLI::App& app);
+void add_dag(CLI::App& app);
 
 }  // namespace jobctl

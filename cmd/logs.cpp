@@ -2,6 +2,7 @@
 // under jobd's state directory on this machine; --follow prints what is
 // appended until the run ends.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <fstream>
 #include <thread>
@@ -45,6 +46,18 @@ void run_logs(const LogsOptions& o) {
     ref = runs[0]["id"].get<std::string>();
   }
   auto run = must(client.call({{"op", "run"}, {"run", ref}}))["run"];
+  if (run.contains("tasks") && run["tasks"].is_array()) {  // a job run: no process, no output of its own
+    std::vector<std::string> children;
+    for (const auto& t : run["tasks"])
+      if (t.value("run", job::proto::Json(nullptr)).is_string())
+        children.push_back(fmt::format("{} ({})", t["run"].get<std::string>(),
+                                       cell(t.value("task", job::proto::Json(nullptr)))));
+    throw Failure{{job::Errc::invalid_argument,
+                   children.empty()
+                       ? fmt::format("{} is a run of a task graph: none of its tasks has run yet", ref)
+                       : fmt::format("{} is a run of a task graph: see its task runs {}", ref,
+                                     fmt::join(children, ", "))}};
+  }
   const std::string path = run[o.stderr_stream ? "stderr" : "stdout"].get<std::string>();
   std::streamoff offset = copy_from(path, 0);
   // Polled, not watched: output files may live on any file system.

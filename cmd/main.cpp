@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   jobctl::add_list(app);
   jobctl::add_show(app);
   jobctl::add_runs(app);
+  jobctl::add_dag(app);
   jobctl::add_logs(app);
   jobctl::add_wait(app);
   jobctl::add_trigger(app);

@@ -10,21 +10,28 @@ void print_json(const job::proto::Json& j) {
   fmt::print("{}\n", j.dump(-1, ' ', false, job::proto::Json::error_handler_t::replace));
 }
 
-void print_table(const std::vector<std::string>& headers, const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width(headers.size());
-  for (size_t c = 0; c < headers.size(); ++c) width[c] = headers[c].size();
-  for (const auto& row : rows)
-    for (size_t c = 0; c < row.size() && c < width.size(); ++c) width[c] = std::max(width[c], row[c].size());
-  auto line = [&](const std::vector<std::string>& cells) {
+std::vector<std::string> align(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& row : rows) {
+    width.resize(std::max(width.size(), row.size()));
+    for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  }
+  std::vector<std::string> lines;
+  for (const auto& cells : rows) {
     std::string out;
     for (size_t c = 0; c < cells.size(); ++c) {
       out += cells[c];
       if (c + 1 < cells.size()) out += std::string(width[c] - cells[c].size() + 2, ' ');
     }
-    fmt::print("{}\n", out);
-  };
-  line(headers);
-  for (const auto& row : rows) line(row);
+    lines.push_back(std::move(out));
+  }
+  return lines;
+}
+
+void print_table(const std::vector<std::string>& headers, const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::vector<std::string>> all{headers};
+  all.insert(all.end(), rows.begin(), rows.end());
+  for (const auto& line : align(all)) fmt::print("{}\n", line);
 }
 
 std::string cell(const job::proto::Json& v) {

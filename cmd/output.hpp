@@ -9,6 +9,8 @@
 namespace jobctl {
 
 void print_json(const job::proto::Json& j);
+// Rows as lines, columns padded to their widest cell; the last column is not padded.
+std::vector<std::string> align(const std::vector<std::vector<std::string>>& rows);
 // Columns padded to their widest cell; the last column is not padded.
 void print_table(const std::vector<std::string>& headers, const std::vector<std::vector<std::string>>& rows);
 // A JSON value as a table cell: "-" for null, strings unquoted.

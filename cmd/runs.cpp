@@ -25,12 +25,28 @@ std::string run_note(const job::proto::Json& run) {
 }  // namespace
 
 void print_runs(const job::proto::Json& runs) {
-  std::vector<std::vector<std::string>> rows;
+  std::vector<std::vector<std::string>> rows{
+      {"RUN", "JOB", "ATTEMPT", "STATE", "EXIT", "SCHEDULED", "STARTED", "FINISHED", "NOTE"}};
   for (const auto& r : runs)
     rows.push_back({cell(r["id"]), cell(r["job_name"]), cell(r["attempt"]), cell(r["state"]),
                     cell(r["exit_code"]), short_time(r["scheduled_at"]), short_time(r["started_at"]),
                     short_time(r["finished_at"]), run_note(r)});
-  print_table({"RUN", "JOB", "ATTEMPT", "STATE", "EXIT", "SCHEDULED", "STARTED", "FINISHED", "NOTE"}, rows);
+  const auto lines = align(rows);
+  fmt::print("{}\n", lines[0]);
+  for (size_t i = 0; i < runs.size(); ++i) {
+    fmt::print("{}\n", lines[i + 1]);
+    // A job run of a task graph: one indented line per task, in graph order.
+    const auto& tasks = runs[i].value("tasks", job::proto::Json::array());
+    std::vector<std::vector<std::string>> task_rows;
+    for (const auto& t : tasks) {
+      auto get = [&t](const char* key) { return t.value(key, job::proto::Json(nullptr)); };
+      task_rows.push_back({cell(get("task")), cell(get("run")), cell(get("state")),
+                           get("attempt").is_null() ? "-" : "attempt " + cell(get("attempt")),
+                           get("exit_code").is_null() ? "-" : "exit " + cell(get("exit_code"))});
+      if (get("reason").is_string()) task_rows.back().push_back(cell(get("reason")));
+    }
+    for (const auto& line : align(task_rows)) fmt::print("  {}\n", line);
+  }
 }
 
 void add_runs(CLI::App& app) {

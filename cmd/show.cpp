@@ -3,6 +3,7 @@
 
 #include "client.hpp"
 #include "command.hpp"
+#include "dag.hpp"
 #include "output.hpp"
 #include "runs_table.hpp"
 
@@ -26,7 +27,7 @@ void add_show(CLI::App& app) {
     if (j["command"].is_array())
       for (const auto& a : j["command"])
         command += (command.empty() ? "" : " ") + shell_quote(a.get<std::string>());
-    else
+    else if (j["command"].is_string())  // null for a task graph
       command = "sh -c " + shell_quote(j["command"].get<std::string>());
     auto field = [](const char* k, const std::string& v) { fmt::print("{:<13}{}\n", k, v); };
     field("id", cell(j["id"]));
@@ -43,7 +44,16 @@ void add_show(CLI::App& app) {
     field("catchup", cell(j["catchup"]));
     if (!j["starting_deadline"].is_null()) field("deadline", cell(j["starting_deadline"]) + " to start");
     field("keep runs", cell(j["keep_runs"]));
-    field("command", command);
+    const bool graph = !j.value("tasks", job::proto::Json::array()).empty();
+    if (graph) {
+      // The graph as `dag` prints it, under one heading.
+      const auto lines = graph_lines(j);
+      for (size_t i = 0; i < lines.size(); ++i) fmt::print("{:<13}{}\n", i ? "" : "tasks", lines[i]);
+    } else {
+      field("command", command);
+    }
+    for (const auto& a : j.value("after", job::proto::Json::array()))
+      field("after", fmt::format("{} ({})", cell(a["ref"]), cell(a["rule"])));
     if (!j["cwd"].is_null()) field("cwd", cell(j["cwd"]));
     for (const auto& [k, v] : j["env"].items()) field("env", k + "=" + v.get<std::string>());
     field("created", short_time(j["created_at"]));
