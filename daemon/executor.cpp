@@ -34,22 +34,33 @@ struct SpawnSetup {
   SpawnSetup& operator=(const SpawnSetup&) = delete;
 };
 
-std::vector<std::string> environment(const job::sched::Job& job, const job::sched::Run& run,
-                                     const job::time::Zone& zone) {
-  std::vector<std::string> env;
-  auto overridden = [&](std::string_view entry) {
-    const std::string_view key = entry.substr(0, entry.find('='));
-    if (key.starts_with("JOBD_")) return true;
-    for (const auto& [k, v] : job.spec.env)
+std::vector<std::string> environment(const job::sched::Job& job, const job::sched::TaskSpec* task,
+                                     const job::sched::Run& run, const job::time::Zone& zone) {
+  // jobd's own environment, then the job's variables, then the task's.
+  using Vars = std::vector<std::pair<std::string, std::string>>;
+  static const Vars none;
+  const Vars& task_env = task ? task->env : none;
+  auto in = [](const Vars& vars, std::string_view key) {
+    for (const auto& [k, v] : vars)
       if (k == key) return true;
     return false;
   };
-  for (char** e = environ; *e; ++e)
-    if (!overridden(*e)) env.emplace_back(*e);
-  for (const auto& [k, v] : job.spec.env) env.push_back(k + "=" + v);
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e) {
+    const std::string_view entry = *e;
+    const std::string_view key = entry.substr(0, entry.find('='));
+    if (!key.starts_with("JOBD_") && !in(job.spec.env, key) && !in(task_env, key)) env.emplace_back(entry);
+  }
+  for (const auto& [k, v] : job.spec.env)
+    if (!in(task_env, k)) env.push_back(k + "=" + v);
+  for (const auto& [k, v] : task_env) env.push_back(k + "=" + v);
   env.push_back("JOBD_JOB=" + job.spec.name);
   env.push_back("JOBD_JOB_ID=" + job::sched::job_ref(job.id));
   env.push_back("JOBD_RUN_ID=" + job::sched::run_ref(run.id));
+  if (task) {
+    env.push_back("JOBD_TASK=" + task->name);
+    env.push_back("JOBD_JOB_RUN_ID=" + job::sched::run_ref(run.parent));
+  }
   env.push_back("JOBD_ATTEMPT=" + std::to_string(run.attempt));
   env.push_back("JOBD_SCHEDULED_AT=" + job::time::format_rfc3339(run.scheduled_at, zone));
   if (run.missed_count > 0) {  // a catch-up run: the fires it stands for
@@ -70,11 +81,13 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
 
 }  // namespace
 
-SpawnRequest spawn_request(const job::sched::Job& job, const job::sched::Run& run, const LogPaths& logs,
-                           const job::time::Zone& zone) {
-  return {run.id,
-          job.spec.argv.empty() ? std::vector<std::string>{"/bin/sh", "-c", job.spec.shell} : job.spec.argv,
-          environment(job, run, zone), job.spec.cwd, logs};
+SpawnRequest spawn_request(const job::sched::Job& job, const job::sched::TaskSpec* task,
+                           const job::sched::Run& run, const LogPaths& logs, const job::time::Zone& zone) {
+  const std::vector<std::string>& argv = task ? task->argv : job.spec.argv;
+  const std::string& shell = task ? task->shell : job.spec.shell;
+  const std::string& cwd = task && !task->cwd.empty() ? task->cwd : job.spec.cwd;
+  return {run.id, argv.empty() ? std::vector<std::string>{"/bin/sh", "-c", shell} : argv,
+          environment(job, task, run, zone), cwd, logs};
 }
 
 job::Result<Spawned> spawn(const SpawnRequest& request) {

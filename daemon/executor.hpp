@@ -35,8 +35,8 @@ struct SpawnRequest {
   LogPaths logs;
 };
 
-SpawnRequest spawn_request(const job::sched::Job& job, const job::sched::Run& run, const LogPaths& logs,
-                           const job::time::Zone& zone);
+SpawnRequest spawn_request(const job::sched::Job& job, const job::sched::TaskSpec* task,
+                           const job::sched::Run& run, const LogPaths& logs, const job::time::Zone& zone);
 
 // Starts the process. Thread-safe: it touches nothing but its argument.
 job::Result<Spawned> spawn(const SpawnRequest& request);

@@ -266,12 +266,11 @@ void Server::op_delete(Session& s, const proto::Json& id, const proto::Json& req
 void Server::finished(int64_t id) {
   const sched::Run* run = sched_.run(id);
   if (!run) return;
-  const sched::Job& job = *sched_.job(run->job);
   std::string how = std::string(sched::name(run->state));
   if (run->exit_code) how += fmt::format(", exit {}", *run->exit_code);
   if (!run->reason.empty()) how += ": " + run->reason;
-  log(run->state == sched::RunState::succeeded ? Level::info : Level::warning, "jobd: run {} of job {} {}",
-      sched::run_ref(id), job.spec.name, how);
+  log(run->state == sched::RunState::succeeded ? Level::info : Level::warning, "jobd: run {} of {} {}",
+      sched::run_ref(id), run_owner(*run), how);
   for (auto it = waiters_.begin(); it != waiters_.end();) {
     if (run->next_attempt && (it->run == id || (it->run == 0 && it->job == run->job))) {
       it->run = run->next_attempt;  // waiting is for the last attempt

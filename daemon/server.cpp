@@ -61,8 +61,38 @@ LogPaths Server::log_paths(int64_t run) const {
   return {base + ".out", base + ".err"};
 }
 
+std::string Server::run_owner(const sched::Run& run) const {
+  const std::string& job = sched_.job(run.job)->spec.name;
+  return run.parent ? fmt::format("job {}, task {} of {}", job, run.task, sched::run_ref(run.parent))
+                    : fmt::format("job {}", job);
+}
+
 proto::Json Server::run_json(const sched::Run& run) const {
-  proto::Json j = proto::run_to_json(run, *sched_.job(run.job), zone_);
+  const sched::Job& job = *sched_.job(run.job);
+  proto::Json j = proto::run_to_json(run, job, zone_);
+  if (job.graph && run.parent == 0) {
+    // A job run has no output of its own: it lists its tasks, in graph
+    // order, each with its newest task run.
+    std::vector<const sched::Run*> latest(job.graph->size(), nullptr);
+    for (int64_t c : run.children)
+      if (const sched::Run* r = sched_.run(c))
+        if (auto t = job.graph->find(r->task)) latest[static_cast<size_t>(*t)] = r;
+    proto::Json tasks = proto::Json::array();
+    for (size_t t = 0; t < latest.size(); ++t) {
+      const sched::Run* r = latest[t];
+      proto::Json task = {
+          {"task", job.graph->names[t]},
+          {"run", r ? proto::Json(sched::run_ref(r->id)) : proto::Json(nullptr)},
+          {"state", r ? sched::name(r->state) : (sched::is_final(run.state) ? "skipped" : "pending")},
+          {"attempt", r ? proto::Json(r->attempt) : proto::Json(nullptr)},
+          {"exit_code", r && r->exit_code ? proto::Json(*r->exit_code) : proto::Json(nullptr)}};
+      tasks.push_back(std::move(task));
+    }
+    j["tasks"] = std::move(tasks);
+    j["stdout"] = nullptr;
+    j["stderr"] = nullptr;
+    return j;
+  }
   const LogPaths logs = log_paths(run.id);
   j["stdout"] = logs.out;
   j["stderr"] = logs.err;
@@ -237,7 +267,7 @@ void Server::start_runs(const std::vector<int64_t>& ids) {
   for (int64_t id : ids) {
     const sched::Run* run = sched_.run(id);
     if (!run || run->state != sched::RunState::running) continue;  // undone with its job
-    spawner_->submit(spawn_request(*sched_.job(run->job), *run, log_paths(id), zone_));
+    spawner_->submit(spawn_request(*sched_.job(run->job), sched_.task_of(*run), *run, log_paths(id), zone_));
   }
 }
 
@@ -249,8 +279,7 @@ void Server::on_spawned(SpawnResult result) {
   pids_[pid] = id;
   sched_.started(id, pid, result.spawned->start_ticks);
   const sched::Run* run = sched_.run(id);
-  log(Level::info, "jobd: run {} of job {} started, pid {}", sched::run_ref(id),
-      sched_.job(run->job)->spec.name, pid);
+  log(Level::info, "jobd: run {} of {} started, pid {}", sched::run_ref(id), run_owner(*run), pid);
   // Signals decided while the pid was still unknown.
   if (stopping_ || run->timeout_sent || run->cancel_requested) kill(-pid, SIGTERM);
   if (auto early = early_exits_.find(pid); early != early_exits_.end()) {

@@ -98,6 +98,7 @@ class Server {
   void arm_timer();
   void begin_shutdown(int signum);
   LogPaths log_paths(int64_t run) const;
+  std::string run_owner(const job::sched::Run& run) const;  // "job X", or "job X, task T of rN" in logs
   proto::Json run_json(const job::sched::Run& run) const;
   proto::Json job_json(const job::sched::Job& job) const;
 

@@ -51,10 +51,9 @@ std::optional<TriggerRule> trigger_rule_from(std::string_view s) {
   return std::nullopt;
 }
 
-std::optional<int> Graph::find(std::string_view task) const {
-  for (size_t i = 0; i < names.size(); ++i)
-    if (names[i] == task) return static_cast<int>(i);
-  return std::nullopt;
+std::optional<int> Graph::find(const std::string& task) const {
+  auto it = index.find(task);
+  return it == index.end() ? std::nullopt : std::optional<int>(it->second);
 }
 
 Result<Graph> build_graph(const std::vector<TaskDecl>& tasks) {
@@ -108,9 +107,13 @@ Result<Graph> build_graph(const std::vector<TaskDecl>& tasks) {
   g.rules.resize(n);
   g.upstream.resize(n);
   g.downstream.resize(n);
+  g.declared.resize(n);
+  g.index.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     const auto p = static_cast<size_t>(position[i]);
     g.names[p] = tasks[i].name;
+    g.declared[p] = static_cast<int>(i);
+    g.index.emplace(tasks[i].name, static_cast<int>(p));
     g.rules[p] = tasks[i].trigger;
     for (int u : upstream[i]) g.upstream[p].push_back(position[static_cast<size_t>(u)]);
     for (int d : downstream[i]) g.downstream[p].push_back(position[static_cast<size_t>(d)]);

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -40,9 +41,11 @@ struct Graph {
   std::vector<TriggerRule> rules;
   std::vector<std::vector<int>> upstream;
   std::vector<std::vector<int>> downstream;
+  std::vector<int> declared;  // each task's index among the declarations
+  std::unordered_map<std::string, int> index;
 
   size_t size() const { return names.size(); }
-  std::optional<int> find(std::string_view name) const;
+  std::optional<int> find(const std::string& name) const;
 };
 
 // Validates the declarations in linear time. Errors (Errc::invalid_argument)

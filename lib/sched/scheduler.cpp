@@ -16,6 +16,36 @@ namespace {
 
 Error invalid(std::string message) { return Error{Errc::invalid_argument, std::move(message)}; }
 
+std::optional<Error> check_command(const std::vector<std::string>& argv, const std::string& shell) {
+  if (argv.empty() == shell.empty())
+    return invalid(argv.empty() ? "empty command: give a program and its arguments, or a shell string"
+                                : "give either an argv or a shell string, not both");
+  if (!argv.empty() && argv[0].empty()) return invalid("empty command: the program name is empty");
+  return std::nullopt;
+}
+
+std::optional<Error> check_env_cwd(const std::vector<std::pair<std::string, std::string>>& env,
+                                   const std::string& cwd) {
+  for (const auto& [key, value] : env)
+    if (key.empty() || key.find('=') != std::string::npos || key.find('\0') != std::string::npos)
+      return invalid(fmt::format("env: \"{}\" is not a variable name", key));
+  if (!cwd.empty() && cwd[0] != '/') return invalid(fmt::format("cwd: \"{}\" is not an absolute path", cwd));
+  return std::nullopt;
+}
+
+std::optional<Error> check_policy(time::Duration timeout, int retries, time::Duration backoff,
+                                  time::Duration max_backoff, double jitter) {
+  if (timeout < time::Duration::zero()) return invalid("timeout must not be negative");
+  if (retries < 0 || retries > 1000)
+    return invalid(fmt::format("retries: {} is not between 0 and 1000", retries));
+  if (backoff < time::Duration::zero()) return invalid("backoff must not be negative");
+  if (max_backoff < backoff)
+    return invalid(fmt::format("max_backoff: {} is shorter than backoff ({})",
+                               time::format_duration(max_backoff), time::format_duration(backoff)));
+  if (!(jitter >= 0 && jitter <= 1)) return invalid(fmt::format("jitter: {} is not between 0 and 1", jitter));
+  return std::nullopt;
+}
+
 // splitmix64: a small, seedable generator, so that tests can pin the jitter.
 uint64_t next_random(uint64_t& state) {
   uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
@@ -85,24 +115,33 @@ Result<Job> Scheduler::validate(JobSpec spec, time::Instant now) const {
   } else if (!spec.tz.empty()) {
     return invalid("tz applies to cron schedules only");
   }
-  if (spec.timeout < time::Duration::zero()) return invalid("timeout must not be negative");
-  if (spec.argv.empty() == spec.shell.empty())
-    return invalid(spec.argv.empty() ? "empty command: give a program and its arguments, or a shell string"
-                                     : "give either an argv or a shell string, not both");
-  if (!spec.argv.empty() && spec.argv[0].empty()) return invalid("empty command: the program name is empty");
-  for (const auto& [key, value] : spec.env)
-    if (key.empty() || key.find('=') != std::string::npos || key.find('\0') != std::string::npos)
-      return invalid(fmt::format("env: \"{}\" is not a variable name", key));
-  if (!spec.cwd.empty() && spec.cwd[0] != '/')
-    return invalid(fmt::format("cwd: \"{}\" is not an absolute path", spec.cwd));
-  if (spec.retries < 0 || spec.retries > 1000)
-    return invalid(fmt::format("retries: {} is not between 0 and 1000", spec.retries));
-  if (spec.backoff < time::Duration::zero()) return invalid("backoff must not be negative");
-  if (spec.max_backoff < spec.backoff)
-    return invalid(fmt::format("max_backoff: {} is shorter than backoff ({})",
-                               time::format_duration(spec.max_backoff), time::format_duration(spec.backoff)));
-  if (!(spec.jitter >= 0 && spec.jitter <= 1))
-    return invalid(fmt::format("jitter: {} is not between 0 and 1", spec.jitter));
+  if (spec.tasks.empty()) {
+    if (auto e = check_command(spec.argv, spec.shell)) return *e;
+  } else if (!spec.argv.empty() || !spec.shell.empty()) {
+    return invalid("give either a command or tasks, not both");
+  }
+  if (auto e = check_env_cwd(spec.env, spec.cwd)) return *e;
+  if (auto e = check_policy(spec.timeout, spec.retries, spec.backoff, spec.max_backoff, spec.jitter))
+    return *e;
+  if (!spec.tasks.empty()) {
+    std::vector<TaskDecl> decls;
+    decls.reserve(spec.tasks.size());
+    for (const TaskSpec& t : spec.tasks) decls.push_back({t.name, t.after, t.trigger});
+    auto graph = build_graph(decls);
+    if (!graph) return graph.error();
+    for (const TaskSpec& t : spec.tasks) {
+      auto in_task = [&](const Error& e) {
+        return invalid(fmt::format("task \"{}\": {}", t.name, e.message));
+      };
+      if (auto e = check_command(t.argv, t.shell)) return in_task(*e);
+      if (auto e = check_env_cwd(t.env, t.cwd)) return in_task(*e);
+      if (auto e = check_policy(t.timeout.value_or(spec.timeout), t.retries.value_or(spec.retries),
+                                t.backoff.value_or(spec.backoff), t.max_backoff.value_or(spec.max_backoff),
+                                t.jitter.value_or(spec.jitter)))
+        return in_task(*e);
+    }
+    job.graph = std::make_shared<const Graph>(std::move(*graph));
+  }
   if (spec.starting_deadline < time::Duration::zero())
     return invalid("starting_deadline must not be negative");
   if (spec.keep_runs < 1) return invalid(fmt::format("keep_runs: {} is not at least 1", spec.keep_runs));
@@ -140,20 +179,29 @@ void Scheduler::schedule_next(Job& job, time::Instant after) {
   if (job.next_fire) timers_.push({Timer::Kind::fire, *job.next_fire, job.id});
 }
 
-Run& Scheduler::new_run(Job& job, time::Instant scheduled_at, time::Instant now, RunState state) {
+Run& Scheduler::new_run(Job& job, time::Instant scheduled_at, time::Instant now, RunState state,
+                        int64_t parent, std::string task) {
+  // A graph job's run has no process: it starts its tasks at once.
+  const bool job_run = job.graph && parent == 0;
+  if (job_run && state == RunState::queued) state = RunState::running;
   Run& run = runs_[next_run_id_];
   run.id = next_run_id_++;
   run.job = job.id;
   run.created_at = now;
   run.scheduled_at = scheduled_at;
   run.state = state;
-  job.runs.push_back(run.id);
+  run.parent = parent;
+  run.task = std::move(task);
+  if (parent == 0) {
+    job.runs.push_back(run.id);
+    if (!is_final(state)) ++job.active;
+  } else {
+    runs_.at(parent).children.push_back(run.id);
+  }
   if (is_final(state)) {
     run.finished_at = now;
-    finish_order_.push_back(run.id);
+    if (parent == 0) finish_order_.push_back(run.id);
     actions_.push_back({Action::Kind::finished, run.id});
-  } else {
-    ++job.active;
   }
   if (state == RunState::queued) {
     ++queued_;
@@ -161,10 +209,98 @@ Run& Scheduler::new_run(Job& job, time::Instant scheduled_at, time::Instant now,
   }
   // A run still queued when its starting deadline passes is skipped then,
   // not when a slot frees up.
-  if (!is_final(state) && job.spec.starting_deadline > time::Duration::zero())
+  if (!is_final(state) && parent == 0 && !job_run && job.spec.starting_deadline > time::Duration::zero())
     timers_.push({Timer::Kind::deadline, scheduled_at + job.spec.starting_deadline, run.id});
   mark(run);
+  if (job_run && state == RunState::running) {
+    run.started_at = now;
+    graphs_.emplace(run.id,
+                    GraphRun{job.graph, Readiness(*job.graph), std::vector<int64_t>(job.graph->size())});
+    advance(run.id, now);
+  }
   return run;
+}
+
+bool Scheduler::has_process(const Run& run) const { return run.parent != 0 || !jobs_.at(run.job).graph; }
+
+const TaskSpec* Scheduler::task_of(const Run& run) const {
+  if (run.parent == 0) return nullptr;
+  const Job& job = jobs_.at(run.job);
+  const auto index = job.graph->find(run.task);
+  return index ? &job.spec.tasks[static_cast<size_t>(job.graph->declared[static_cast<size_t>(*index)])]
+               : nullptr;
+}
+
+Scheduler::Policy Scheduler::policy_of(const Run& run) const {
+  const JobSpec& spec = jobs_.at(run.job).spec;
+  Policy p{spec.priority, spec.timeout, spec.retries, spec.backoff, spec.max_backoff, spec.jitter};
+  if (const TaskSpec* t = task_of(run)) {
+    p.priority = t->priority.value_or(p.priority);
+    p.timeout = t->timeout.value_or(p.timeout);
+    p.retries = t->retries.value_or(p.retries);
+    p.backoff = t->backoff.value_or(p.backoff);
+    p.max_backoff = t->max_backoff.value_or(p.max_backoff);
+    p.jitter = t->jitter.value_or(p.jitter);
+  }
+  return p;
+}
+
+void Scheduler::advance(int64_t job_run, time::Instant now) {
+  auto it = graphs_.find(job_run);
+  if (it == graphs_.end()) return;
+  GraphRun& g = it->second;
+  Run& parent = runs_.at(job_run);
+  Job& job = job_of(parent);
+  // Deciding may decide more (a cancelled job run skips what becomes ready).
+  for (bool progress = true; progress;) {
+    progress = false;
+    for (int t : g.readiness.take_ready()) {
+      progress = true;
+      const std::string& task = g.graph->names[static_cast<size_t>(t)];
+      if (const int64_t existing = g.latest[static_cast<size_t>(t)]) {
+        // Restored after a restart: the task run exists; a final one counts.
+        const Run& r = runs_.at(existing);
+        if (is_final(r.state)) g.readiness.finished(t, outcome_of(r.state));
+        continue;
+      }
+      if (parent.cancel_requested) {
+        Run& r = new_run(job, parent.scheduled_at, now, RunState::skipped, job_run, task);
+        r.reason = "its job run was cancelled";
+        g.latest[static_cast<size_t>(t)] = r.id;
+        g.readiness.finished(t, Outcome::skipped);
+        continue;
+      }
+      g.latest[static_cast<size_t>(t)] =
+          new_run(job, parent.scheduled_at, now, RunState::queued, job_run, task).id;
+    }
+    for (auto& skip : g.readiness.take_skipped()) {
+      progress = true;
+      if (g.latest[static_cast<size_t>(skip.task)]) continue;  // recorded before a restart
+      Run& r = new_run(job, parent.scheduled_at, now, RunState::skipped, job_run,
+                       g.graph->names[static_cast<size_t>(skip.task)]);
+      r.reason = std::move(skip.reason);
+      g.latest[static_cast<size_t>(skip.task)] = r.id;
+    }
+  }
+  if (!g.readiness.done()) return;
+  const bool ok = g.readiness.succeeded();
+  graphs_.erase(it);
+  finish(parent,
+         parent.cancel_requested ? RunState::cancelled
+         : ok                    ? RunState::succeeded
+                                 : RunState::failed,
+         now, false);
+}
+
+Outcome Scheduler::outcome_of(RunState s) {
+  switch (s) {
+    case RunState::succeeded:
+      return Outcome::success;
+    case RunState::skipped:
+      return Outcome::skipped;
+    default:
+      return Outcome::failure;
+  }
 }
 
 int64_t Scheduler::fire(Job& job, time::Instant scheduled_at, time::Instant now) {
@@ -295,7 +431,7 @@ void Scheduler::catch_up(Job& job, time::Instant now, std::string_view why) {
   mark(job);
 }
 
-void Scheduler::enqueue(Run& run) { ready_.push({job_of(run).spec.priority, next_seq_++, run.id}); }
+void Scheduler::enqueue(Run& run) { ready_.push({policy_of(run).priority, next_seq_++, run.id}); }
 
 void Scheduler::set_state(Run& run, RunState to) {
   const RunState from = run.state;
@@ -303,14 +439,16 @@ void Scheduler::set_state(Run& run, RunState to) {
     throw std::logic_error(
         fmt::format("run {}: {} -> {} is not a transition", run_ref(run.id), name(from), name(to)));
   run.state = to;
-  if (from == RunState::queued) --queued_;
-  if (from == RunState::running) --running_;
-  if (to == RunState::queued) {
-    ++queued_;
-    enqueue(run);
+  if (has_process(run)) {  // a graph's job run takes no slot
+    if (from == RunState::queued) --queued_;
+    if (from == RunState::running) --running_;
+    if (to == RunState::queued) {
+      ++queued_;
+      enqueue(run);
+    }
+    if (to == RunState::running) ++running_;
   }
-  if (to == RunState::running) ++running_;
-  if (!is_final(from) && is_final(to)) --job_of(run).active;
+  if (run.parent == 0 && !is_final(from) && is_final(to)) --job_of(run).active;
   mark(run);
 }
 
@@ -358,7 +496,7 @@ void Scheduler::tick(time::Instant now) {
           break;
         Run& run = it->second;
         run.timeout_sent = true;
-        run.reason = fmt::format("timed out after {}", time::format_duration(job_of(run).spec.timeout));
+        run.reason = fmt::format("timed out after {}", time::format_duration(policy_of(run).timeout));
         actions_.push_back({Action::Kind::signal, run.id, SIGTERM});
         timers_.push({Timer::Kind::kill, now + config_.kill_grace, run.id});
         mark(run);
@@ -399,14 +537,15 @@ void Scheduler::tick(time::Instant now) {
     Run& run = it->second;
     Job& job = job_of(run);
     const time::Duration deadline = job.spec.starting_deadline;
-    if (run.attempt == 1 && deadline > time::Duration::zero() && now - run.scheduled_at > deadline) {
+    if (run.attempt == 1 && run.parent == 0 && deadline > time::Duration::zero() &&
+        now - run.scheduled_at > deadline) {
       run.reason = deadline_reason(deadline);
       finish(run, RunState::skipped, now);
       continue;
     }
     set_state(run, RunState::running);
     run.started_at = now;
-    const time::Duration timeout = job.spec.timeout;
+    const time::Duration timeout = policy_of(run).timeout;
     if (timeout > time::Duration::zero()) timers_.push({Timer::Kind::timeout, now + timeout, run.id});
     actions_.push_back({Action::Kind::start, run.id});
   }
@@ -454,15 +593,22 @@ void Scheduler::lost(int64_t id, std::string reason, time::Instant now) {
 void Scheduler::finish(Run& run, RunState to, time::Instant now, bool may_retry) {
   set_state(run, to);
   run.finished_at = now;
-  finish_order_.push_back(run.id);
   actions_.push_back({Action::Kind::finished, run.id});
   Job& job = job_of(run);
   const bool failure = to == RunState::failed || to == RunState::timed_out || to == RunState::lost;
-  if (failure && may_retry && !run.cancel_requested && job.state != JobState::deleted &&
-      run.attempt <= job.spec.retries)
-    retry(run, now);
-  else
-    start_next_pending(job);
+  const bool retried = failure && may_retry && !run.cancel_requested && job.state != JobState::deleted &&
+                       run.attempt <= policy_of(run).retries;
+  if (retried) retry(run, now);
+  if (run.parent != 0) {
+    // A task's last attempt: its graph learns the outcome.
+    if (auto g = graphs_.find(run.parent); !retried && g != graphs_.end()) {
+      g->second.readiness.finished(*g->second.graph->find(run.task), outcome_of(to));
+      advance(run.parent, now);
+    }
+    return;
+  }
+  finish_order_.push_back(run.id);
+  if (!retried) start_next_pending(job, now);
   if (one_time(job.spec) && job.state == JobState::active && !job.next_fire && job.active == 0)
     set_state(job, JobState::completed);
   // Not now: the daemon still reports on this run. The next tick trims.
@@ -475,10 +621,12 @@ void Scheduler::finish(Run& run, RunState to, time::Instant now, bool may_retry)
 
 void Scheduler::retry(Run& failed, time::Instant now) {
   Job& job = job_of(failed);
-  Run& next = new_run(job, failed.scheduled_at, now, RunState::retrying);
+  Run& next = new_run(job, failed.scheduled_at, now, RunState::retrying, failed.parent, failed.task);
   next.attempt = failed.attempt + 1;
   next.retry_of = failed.id;
-  next.retry_at = now + backoff(job.spec, failed.attempt);
+  next.retry_at = now + backoff(policy_of(failed), failed.attempt);
+  if (auto g = graphs_.find(failed.parent); g != graphs_.end())
+    g->second.latest[static_cast<size_t>(*g->second.graph->find(failed.task))] = next.id;
   next.missed_count = failed.missed_count;
   next.missed_since = failed.missed_since;
   failed.next_attempt = next.id;
@@ -486,7 +634,7 @@ void Scheduler::retry(Run& failed, time::Instant now) {
   timers_.push({Timer::Kind::retry, *next.retry_at, next.id});
 }
 
-time::Duration Scheduler::backoff(const JobSpec& spec, int attempt) {
+time::Duration Scheduler::backoff(const Policy& spec, int attempt) {
   // min(max_backoff, backoff * 2^(attempt-1)), in doubles: no overflow.
   const double base = static_cast<double>(spec.backoff.count()) * std::exp2(attempt - 1);
   const double capped = std::min(base, static_cast<double>(spec.max_backoff.count()));
@@ -494,7 +642,7 @@ time::Duration Scheduler::backoff(const JobSpec& spec, int attempt) {
   return time::Duration{static_cast<int64_t>(std::llround(capped * (1 + fraction * spec.jitter)))};
 }
 
-void Scheduler::start_next_pending(Job& job) {
+void Scheduler::start_next_pending(Job& job, time::Instant now) {
   const Run* next = nullptr;
   for (int64_t id : job.runs) {
     const Run* r = run(id);
@@ -503,7 +651,14 @@ void Scheduler::start_next_pending(Job& job) {
       return;
     if (r->state == RunState::pending && !next) next = r;
   }
-  if (next) set_state(runs_.at(next->id), RunState::queued);
+  if (!next) return;
+  Run& run = runs_.at(next->id);
+  if (!job.graph) return set_state(run, RunState::queued);
+  set_state(run, RunState::running);  // a job run: its tasks start now
+  run.started_at = now;
+  graphs_.emplace(run.id,
+                  GraphRun{job.graph, Readiness(*job.graph), std::vector<int64_t>(job.graph->size())});
+  advance(run.id, now);
 }
 
 void Scheduler::apply_retention(Job& job) {
@@ -528,6 +683,9 @@ void Scheduler::apply_retention(Job& job) {
 
 void Scheduler::remove_run(Job& job, int64_t id) {
   job.runs.erase(std::find(job.runs.begin(), job.runs.end(), id));
+  if (auto it = runs_.find(id); it != runs_.end())
+    for (int64_t c : it->second.children)
+      if (runs_.erase(c)) removed_runs_.push_back(c);
   if (runs_.erase(id)) removed_runs_.push_back(id);
   if (job.state == JobState::deleted && job.runs.empty()) {
     const int64_t job_id = job.id;
@@ -575,9 +733,16 @@ void Scheduler::forget(int64_t id) {
   for (int64_t r : it->second.runs) {
     auto run = runs_.find(r);
     if (run == runs_.end()) continue;
-    if (run->second.state == RunState::queued) --queued_;
-    if (run->second.state == RunState::running) --running_;
-    runs_.erase(run);
+    std::vector<int64_t> ids = run->second.children;
+    ids.push_back(r);
+    graphs_.erase(r);
+    for (int64_t i : ids) {
+      auto x = runs_.find(i);
+      if (x == runs_.end()) continue;
+      if (has_process(x->second) && x->second.state == RunState::queued) --queued_;
+      if (has_process(x->second) && x->second.state == RunState::running) --running_;
+      runs_.erase(x);
+    }
   }
   names_.erase(it->second.spec.name);
   job_order_.erase(std::find(job_order_.begin(), job_order_.end(), id));
@@ -594,6 +759,18 @@ Cancelled Scheduler::cancel_run(int64_t id, time::Instant now) {
     return out;
   }
   out.runs.push_back(id);
+  if (!has_process(run)) {
+    // A job run: its tasks are cancelled, what has not started is skipped,
+    // and it ends `cancelled` once the last task has ended.
+    run.cancel_requested = true;
+    run.reason = "cancelled";
+    mark(run);
+    const std::vector<int64_t> children = run.children;
+    for (int64_t c : children)
+      if (const Run* r = this->run(c); r && !is_final(r->state)) cancel_run(c, now);
+    advance(id, now);
+    return out;
+  }
   if (run.state != RunState::running) {
     run.reason = "cancelled";
     finish(run, RunState::cancelled, now);
@@ -672,7 +849,7 @@ std::vector<const Run*> Scheduler::recent_runs(const Job* job, size_t limit) con
     return out;
   }
   for (int64_t id = next_run_id_ - 1; id >= 1 && out.size() < limit; --id)
-    if (const Run* r = run(id)) out.push_back(r);
+    if (const Run* r = run(id); r && r->parent == 0) out.push_back(r);  // task runs: via their job run
   return out;
 }
 
@@ -699,6 +876,19 @@ std::optional<Error> Scheduler::restore(Job job) {
     job.schedule.kind = cron::Schedule::Kind::every;
     job.schedule.period = job.spec.every;
   }
+  if (!job.spec.tasks.empty()) {
+    std::vector<TaskDecl> decls;
+    for (const TaskSpec& t : job.spec.tasks) decls.push_back({t.name, t.after, t.trigger});
+    auto graph = build_graph(decls);
+    if (graph) job.graph = std::make_shared<const Graph>(std::move(*graph));
+    // Validated at submit; a graph that no longer builds keeps the job from firing.
+    if (!graph) {
+      problem = graph.error();
+      job.next_fire.reset();
+      job.spec.tasks.clear();
+      job.spec.shell = "false";
+    }
+  }
   next_job_id_ = std::max(next_job_id_, job.id + 1);
   if (job.state != JobState::deleted) names_.emplace(job.spec.name, job.id);
   job_order_.push_back(job.id);
@@ -709,7 +899,7 @@ std::optional<Error> Scheduler::restore(Job job) {
 
 void Scheduler::restore(Run run) {
   next_run_id_ = std::max(next_run_id_, run.id + 1);
-  jobs_.at(run.job).runs.push_back(run.id);
+  if (run.parent == 0) jobs_.at(run.job).runs.push_back(run.id);  // task runs: in resume()
   const int64_t id = run.id;
   runs_[id] = std::move(run);
 }
@@ -723,7 +913,12 @@ void Scheduler::resume(time::Instant now) {
   std::vector<std::pair<time::Instant, int64_t>> finished;
   for (int64_t id : ids) {
     Run& run = runs_.at(id);
-    if (!is_final(run.state)) ++job_of(run).active;
+    if (run.parent != 0) {
+      if (auto p = runs_.find(run.parent); p != runs_.end()) p->second.children.push_back(id);
+    } else if (!is_final(run.state)) {
+      ++job_of(run).active;
+    }
+    if (!has_process(run)) continue;
     switch (run.state) {
       case RunState::queued:
         ++queued_;
@@ -731,7 +926,7 @@ void Scheduler::resume(time::Instant now) {
         break;
       case RunState::running: {
         ++running_;
-        const time::Duration timeout = job_of(run).spec.timeout;
+        const time::Duration timeout = policy_of(run).timeout;
         if (timeout > time::Duration::zero() && run.started_at && !run.cancel_requested)
           timers_.push({Timer::Kind::timeout, *run.started_at + timeout, run.id});
         break;
@@ -740,9 +935,26 @@ void Scheduler::resume(time::Instant now) {
         timers_.push({Timer::Kind::retry, run.retry_at.value_or(now), run.id});
         break;
       default:
-        if (is_final(run.state)) finished.emplace_back(run.finished_at.value_or(run.created_at), id);
+        if (is_final(run.state) && run.parent == 0)
+          finished.emplace_back(run.finished_at.value_or(run.created_at), id);
         break;
     }
+  }
+  // Graph job runs still going: their readiness is replayed from their task
+  // runs, the newest attempt of each task counting.
+  for (int64_t id : ids) {
+    Run& run = runs_.at(id);
+    if (has_process(run) || is_final(run.state) || run.state != RunState::running) {
+      if (!has_process(run) && is_final(run.state))
+        finished.emplace_back(run.finished_at.value_or(run.created_at), id);
+      continue;
+    }
+    const Job& job = job_of(run);
+    GraphRun g{job.graph, Readiness(*job.graph), std::vector<int64_t>(job.graph->size())};
+    for (int64_t c : run.children)
+      if (auto t = job.graph->find(runs_.at(c).task)) g.latest[static_cast<size_t>(*t)] = c;
+    graphs_.emplace(id, std::move(g));
+    advance(id, now);
   }
   std::sort(finished.begin(), finished.end());
   for (const auto& [at, id] : finished) finish_order_.push_back(id);
@@ -753,7 +965,7 @@ void Scheduler::resume(time::Instant now) {
   for (int64_t id : job_order_) {
     Job& job = jobs_.at(id);
     retention_due_.push_back(id);
-    start_next_pending(job);
+    start_next_pending(job, now);
     if (job.state != JobState::active) continue;
     if (job.schedule.kind == cron::Schedule::Kind::reboot && job.spec.trigger == JobSpec::Trigger::cron) {
       fire(job, now, now);

@@ -113,6 +113,7 @@ class Scheduler {
   const Run* find_run(std::string_view ref) const;
   const Job* job(int64_t id) const;
   const Run* run(int64_t id) const;
+  const TaskSpec* task_of(const Run& run) const;  // a task run's task, else null
   template <class F>
   void for_each_job(F f) const {
     for (int64_t id : job_order_) f(jobs_.at(id));
@@ -142,8 +143,29 @@ class Scheduler {
 
   Result<Job> validate(JobSpec spec, time::Instant now) const;
   void schedule_next(Job& job, time::Instant after);
-  // A new run of `job` in `state` (queued, pending, retrying or skipped).
-  Run& new_run(Job& job, time::Instant scheduled_at, time::Instant now, RunState state);
+  // A new run of `job` in `state` (queued, pending, retrying or skipped), or
+  // a task run of job run `parent`. A graph's queued job run starts at once.
+  Run& new_run(Job& job, time::Instant scheduled_at, time::Instant now, RunState state, int64_t parent = 0,
+               std::string task = {});
+  // Graph jobs: one Readiness per job run in progress.
+  struct GraphRun {
+    std::shared_ptr<const Graph> graph;  // keeps it alive with the run
+    Readiness readiness;
+    std::vector<int64_t> latest;  // by task: its newest task run, or 0
+  };
+  // Starts the tasks that became ready, records those skipped, and ends the
+  // job run when every task has ended.
+  void advance(int64_t job_run, time::Instant now);
+  static Outcome outcome_of(RunState s);
+  bool has_process(const Run& run) const;  // all runs but a graph's job runs
+  struct Policy {
+    int64_t priority;
+    time::Duration timeout;
+    int retries;
+    time::Duration backoff, max_backoff;
+    double jitter;
+  };
+  Policy policy_of(const Run& run) const;  // the job's, or its task's overrides
   // One fire of the schedule (or a trigger), under the overlap policy.
   int64_t fire(Job& job, time::Instant scheduled_at, time::Instant now);
   // Fires from job.next_fire up to now at once (jobd was down, the job was
@@ -155,8 +177,8 @@ class Scheduler {
   void set_state(Job& job, JobState to);
   void finish(Run& run, RunState to, time::Instant now, bool may_retry = true);
   void retry(Run& failed, time::Instant now);
-  time::Duration backoff(const JobSpec& spec, int attempt);
-  void start_next_pending(Job& job);
+  time::Duration backoff(const Policy& policy, int attempt);
+  void start_next_pending(Job& job, time::Instant now);
   void apply_retention(Job& job);
   void sweep(time::Instant now);
   void remove_run(Job& job, int64_t run);
@@ -185,6 +207,7 @@ class Scheduler {
   std::vector<int64_t> removed_jobs_;
   std::vector<int64_t> retention_due_;  // jobs whose history to trim at the next tick
   std::deque<int64_t> finish_order_;    // finished runs, oldest first, for keep_for
+  std::unordered_map<int64_t, GraphRun> graphs_;
   uint64_t rng_;
   bool sweep_armed_ = false;
 };

@@ -20,7 +20,7 @@ constexpr RunEdge kRunEdges[] = {
     {R::queued, R::running},     {R::queued, R::cancelled}, {R::queued, R::skipped},
     {R::running, R::succeeded},  {R::running, R::failed},   {R::running, R::timed_out},
     {R::running, R::cancelled},  {R::running, R::lost},     {R::retrying, R::queued},
-    {R::retrying, R::cancelled},
+    {R::retrying, R::cancelled}, {R::pending, R::running},  // a graph's job run, when its turn comes
 };
 
 using J = JobState;

@@ -13,7 +13,7 @@ namespace {
 
 // The schema, one migration per entry; entry n brings user_version to n + 1.
 // Never edit an entry that has shipped: append a new one.
-constexpr std::array<const char*, 2> kMigrations = {
+constexpr std::array<const char*, 3> kMigrations = {
     R"sql(
     CREATE TABLE jobs (
       id         INTEGER PRIMARY KEY,
@@ -48,6 +48,11 @@ constexpr std::array<const char*, 2> kMigrations = {
     ALTER TABLE runs ADD COLUMN missed_count INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE runs ADD COLUMN missed_since INTEGER;
     ALTER TABLE runs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
+    )sql",
+    // 3: task graphs: a task run names its job run and its task.
+    R"sql(
+    ALTER TABLE runs ADD COLUMN parent INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN task TEXT NOT NULL DEFAULT '';
     )sql",
 };
 
@@ -113,8 +118,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
       "INSERT INTO runs (id, job_id, attempt, state, created_at, scheduled_at, started_at, finished_at, "
       "exit_code, signal, pid, pid_start, reason, retry_at, retry_of, next_attempt, missed_count, "
       "missed_since, "
-      "cancel_requested) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-      "?18, ?19) "
+      "cancel_requested, parent, task) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+      "?15, ?16, ?17, ?18, ?19, ?20, ?21) "
       "ON CONFLICT (id) DO UPDATE SET state = ?4, started_at = ?7, finished_at = ?8, exit_code = ?9, "
       "signal = ?10, pid = ?11, pid_start = ?12, reason = ?13, retry_at = ?14, next_attempt = ?16, "
       "cancel_requested = ?19";
@@ -195,7 +200,7 @@ Result<Snapshot> Store::load() {
           db_,
           "SELECT id, job_id, attempt, state, created_at, scheduled_at, started_at, finished_at, "
           "exit_code, signal, pid, pid_start, reason, retry_at, retry_of, next_attempt, missed_count, "
-          "missed_since, cancel_requested FROM runs ORDER BY id",
+          "missed_since, cancel_requested, parent, task FROM runs ORDER BY id",
           -1, &st, nullptr) != SQLITE_OK)
     return failure("load runs");
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -224,6 +229,8 @@ Result<Snapshot> Store::load() {
     run.missed_count = sqlite3_column_int64(st, 16);
     run.missed_since = column_instant(st, 17);
     run.cancel_requested = sqlite3_column_int(st, 18) != 0;
+    run.parent = sqlite3_column_int64(st, 19);
+    run.task = column_text(st, 20);
     snap.runs.push_back(std::move(run));
   }
   sqlite3_finalize(st);
@@ -296,6 +303,8 @@ std::optional<Error> Store::save(const std::vector<const sched::Job*>& jobs,
     sqlite3_bind_int64(put_run_, 17, run->missed_count);
     bind_optional(put_run_, 18, run->missed_since);
     sqlite3_bind_int(put_run_, 19, run->cancel_requested ? 1 : 0);
+    sqlite3_bind_int64(put_run_, 20, run->parent);
+    sqlite3_bind_text(put_run_, 21, run->task.c_str(), -1, SQLITE_TRANSIENT);
     const int rc = sqlite3_step(put_run_);
     sqlite3_reset(put_run_);
     if (rc != SQLITE_DONE) return std::optional<Error>(fail("save run"));

@@ -55,7 +55,7 @@ TEST_CASE("a new database gets the whole schema; what is saved loads back") {
   {
     auto store = job::store::Store::open(dir.db());
     REQUIRE(store);
-    CHECK((*store)->schema_version() == 2);
+    CHECK((*store)->schema_version() == 3);
     const auto job = sample_job(1);
     const auto run = sample_run(1, 1);
     CHECK_FALSE((*store)->save({&job}, {&run}));
@@ -109,7 +109,7 @@ TEST_CASE("a database from a newer jobd is refused") {
   sqlite3_close(db);
   auto store = job::store::Store::open(dir.db());
   REQUIRE_FALSE(store);
-  CHECK(store.error().message == "database schema version 99 is newer than this jobd (2); upgrade jobd");
+  CHECK(store.error().message == "database schema version 99 is newer than this jobd (3); upgrade jobd");
 }
 
 TEST_CASE("lazy and durable saves interleave, and a crash keeps both") {
