@@ -10,8 +10,10 @@ Each fire of a graph job makes one job run (in `jobctl runs JOB`, with a
 job run and whose `task` is the task's name), each with its own exit code and
 logs. The tests prove parallelism by making two tasks wait for each other's
 marker file (a serial execution fails after a bounded loop), and order by the
-runs' timestamps. Task runs are looked up in `jobctl runs --json` (all runs).
-Waiting is polling with a deadline.
+runs' timestamps. jobctl lists no task runs on their own: the tests read a
+task run's JSON from jobd's `run` op on the socket, from the ids in its job
+run's `tasks` array and their retry_of chains. Waiting is polling with a
+deadline.
 """
 
 import os
@@ -102,18 +104,40 @@ def entries(run):
     return {e['task']: e for e in run['tasks']}
 
 
+def run_json(j, ref):
+    """One run's JSON, task runs too, by the protocol's `run` op (jobctl
+    prints task runs only through their job run's `tasks` array)."""
+    c = h.RawClient(j.socket)
+    try:
+        reply = c.call({'id': 1, 'op': 'run', 'run': ref})
+    finally:
+        c.close()
+    if not reply.get('ok') or not isinstance(reply.get('run'), dict):
+        raise Failure(f'jobd\'s `run` op on {ref} did not answer with the run: {reply}')
+    return reply['run']
+
+
 def task_runs(j, job_run_id):
-    """Every task run (all attempts) of a job run, oldest first."""
-    return sorted((r for r in j.runs() if r.get('parent') == job_run_id), key=rid)
+    """Every task run (all attempts) of a job run, oldest first: each task's
+    newest run in the job run's `tasks` array, then back along retry_of."""
+    found = []
+    for e in run_json(j, job_run_id).get('tasks') or []:
+        ref = e.get('run')
+        while ref:
+            r = run_json(j, ref)
+            found.append(r)
+            ref = r.get('retry_of')
+    return sorted(found, key=rid)
 
 
 def attempts(ctx, j, job_run_id):
     """{task name: [its task runs, oldest first]} of a finished job run."""
     found = {}
     for r in task_runs(j, job_run_id):
+        ctx.check(r.get('parent') == job_run_id and r.get('task'),
+                  f'task run {r["id"]} should have parent {job_run_id} and a task: {r}')
         found.setdefault(r['task'], []).append(r)
-    ctx.check(found, f'no task runs with parent {job_run_id} in `jobctl runs --json` (all runs): '
-                     f'{[(r["id"], r.get("parent"), r.get("task")) for r in j.runs()]}')
+    ctx.check(found, f'job run {job_run_id} has no task runs: {run_json(j, job_run_id)}')
     return found
 
 
@@ -176,7 +200,7 @@ def test_diamond_runs_in_parallel(ctx):
         'C': 'touch c.started; ' + AWAIT.format('b.started'),
         'D': '[ -e a.done ] && echo "D after A"',
     }
-    job = j.submit('--name', 'diamond', '--cwd', d,
+    job = j.submit('--name', 'diamond', '--cwd', d, '--retries', '0',
                    *graph(tasks, [('A', 'B'), ('A', 'C'), ('B', 'D'), ('C', 'D')]))
     run = first_job_run(j, job)
     w = j.ctl('wait', run['id'], timeout=60)  # on the job run: the whole graph
@@ -575,8 +599,8 @@ def test_after_rules(ctx):
     jobs = {name: j.submit('--name', name, '--after', after, '--', 'true') for name, after, _ in cases}
     for name, after, state in cases:
         run = j.wait_for_runs(jobs[name], 1)[0]
-        ctx.check(run['state'] == state, f'--after {after} ({"succeeded" if "good" in after else "failed"} upstream) '
-                                         f'should end {state}: {run}')
+        upstream = 'succeeded' if name.startswith('ok') else 'failed'
+        ctx.check(run['state'] == state, f'--after {after} (an upstream run that {upstream}) should end {state}: {run}')
         if state == 'skipped':
             ctx.check(run['reason'] and run['started_at'] is None,
                       f'a skipped waiting run should have a reason and never start: {run}')
@@ -602,6 +626,31 @@ def test_after_rules(ctx):
         ctx.check(r.rc == rc, f'submit --after {ref} should exit {rc}: {r.describe()}')
 
 
+def test_after_a_finished_job(ctx):
+    # The chain of jobctl(1)'s example, j2=$(jobctl submit --after "$j1" ...),
+    # when j1 (a one-time job) has already ended: it has no active run and
+    # will have no next one, so its newest run decides. Anything else makes
+    # a script's chain depend on how fast the first job is.
+    j = ctx.jobd()
+    j1 = j.submit('--name', 'quick', '--', 'true')
+    ctx.check(j.ctl('wait', j1).rc == 0, 'quick should succeed')
+    ctx.check(j.job(j1)['state'] == 'completed', f'quick should be completed: {j.job(j1)}')
+    cases = [('then_success', j1, 'succeeded'), ('then_failure', f'{j1}:failure', 'skipped')]
+    jobs = {name: j.submit('--name', name, '--after', ref, '--', 'true') for name, ref, _ in cases}
+    for name, ref, state in cases:
+        def ended():
+            runs = j.runs(jobs[name])
+            return runs[0] if runs and runs[0]['state'] in FINAL else None
+        try:
+            run = wait_until(ended, 5, f'the run of --after {ref} to end')
+        except Failure:
+            raise Failure(f'--after {ref} on a completed one-time job whose only run succeeded should end {state}; '
+                          f'its run is still {j.runs(jobs[name])[0]["state"]} after {h.scaled(5):.0f}s, and '
+                          f'{j1} will never run again')
+        ctx.check(run['state'] == state, f'--after {ref} (a completed job whose run succeeded) should end {state}: '
+                                         f'{run}')
+
+
 if __name__ == '__main__':
     h.main('job dependencies: task graphs and --after chains', [
         test_diamond_runs_in_parallel,
@@ -614,4 +663,5 @@ if __name__ == '__main__':
         test_dag_and_show,
         test_after_chain_from_a_script,
         test_after_rules,
+        test_after_a_finished_job,
     ])
