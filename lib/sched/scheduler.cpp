@@ -123,6 +123,17 @@ Result<Job> Scheduler::validate(JobSpec spec, time::Instant now) const {
   if (auto e = check_env_cwd(spec.env, spec.cwd)) return *e;
   if (auto e = check_policy(spec.timeout, spec.retries, spec.backoff, spec.max_backoff, spec.jitter))
     return *e;
+  if (!spec.after.empty()) {
+    if (spec.trigger != JobSpec::Trigger::now)
+      return invalid("after: only a job that runs now can wait for others (no schedule, at or every)");
+    for (const AfterSpec& a : spec.after) {
+      if (auto r = parse_ref(a.ref, 'r')) {
+        if (!run(*r)) return Error{Errc::not_found, fmt::format("after: no run \"{}\"", a.ref)};
+      } else if (!find_job(a.ref)) {
+        return Error{Errc::not_found, fmt::format("after: no job \"{}\"", a.ref)};
+      }
+    }
+  }
   if (!spec.tasks.empty()) {
     std::vector<TaskDecl> decls;
     decls.reserve(spec.tasks.size());
@@ -159,7 +170,25 @@ Result<int64_t> Scheduler::submit(JobSpec spec, time::Instant now) {
   job_order_.push_back(job.id);
   switch (job.spec.trigger) {
     case JobSpec::Trigger::now:
-      fire(job, now, now);
+      if (job.spec.after.empty()) {
+        fire(job, now, now);
+        break;
+      }
+      // A job named upstream means its newest active run, or else its next
+      // one, or for a job that will not fire again, its newest run. Saved as
+      // "rN" or "jN", so that a restart finds the same runs.
+      for (AfterSpec& a : job.spec.after) {
+        if (parse_ref(a.ref, 'r')) continue;
+        const Job& up = *find_job(a.ref);
+        a.ref = job_ref(up.id);
+        const bool fires_again = up.next_fire.has_value();
+        for (auto it = up.runs.rbegin(); it != up.runs.rend(); ++it)
+          if (const Run* r = run(*it); r && (!is_final(r->state) || !fires_again)) {
+            a.ref = run_ref(r->id);
+            break;
+          }
+      }
+      wait_upstream(new_run(job, now, now, RunState::pending).id, now);
       break;
     case JobSpec::Trigger::at:
       job.next_fire = job.spec.at;
@@ -195,6 +224,12 @@ Run& Scheduler::new_run(Job& job, time::Instant scheduled_at, time::Instant now,
   if (parent == 0) {
     job.runs.push_back(run.id);
     if (!is_final(state)) ++job.active;
+    // Runs waiting for this job's next run: this is it.
+    if (auto w = waiting_on_job_.find(job.id); w != waiting_on_job_.end()) {
+      auto& list = waiting_on_run_[run.id];
+      list.insert(list.end(), w->second.begin(), w->second.end());
+      waiting_on_job_.erase(w);
+    }
   } else {
     runs_.at(parent).children.push_back(run.id);
   }
@@ -599,6 +634,16 @@ void Scheduler::finish(Run& run, RunState to, time::Instant now, bool may_retry)
   const bool retried = failure && may_retry && !run.cancel_requested && job.state != JobState::deleted &&
                        run.attempt <= policy_of(run).retries;
   if (retried) retry(run, now);
+  if (auto w = waiting_on_run_.find(run.id); w != waiting_on_run_.end()) {
+    std::vector<int64_t> waiting = std::move(w->second);
+    waiting_on_run_.erase(w);
+    if (run.next_attempt) {  // they wait for the last attempt
+      auto& list = waiting_on_run_[run.next_attempt];
+      list.insert(list.end(), waiting.begin(), waiting.end());
+    } else {
+      for (int64_t id : waiting) wait_upstream(id, now);
+    }
+  }
   if (run.parent != 0) {
     // A task's last attempt: its graph learns the outcome.
     if (auto g = graphs_.find(run.parent); !retried && g != graphs_.end()) {
@@ -649,16 +694,77 @@ void Scheduler::start_next_pending(Job& job, time::Instant now) {
     if (!r) continue;
     if (r->state == RunState::queued || r->state == RunState::running || r->state == RunState::retrying)
       return;
-    if (r->state == RunState::pending && !next) next = r;
+    if (r->state == RunState::pending && !next && !waits_for_upstream(*r)) next = r;
   }
-  if (!next) return;
-  Run& run = runs_.at(next->id);
+  if (next) activate(runs_.at(next->id), now);
+}
+
+void Scheduler::activate(Run& run, time::Instant now) {
+  Job& job = job_of(run);
   if (!job.graph) return set_state(run, RunState::queued);
   set_state(run, RunState::running);  // a job run: its tasks start now
   run.started_at = now;
   graphs_.emplace(run.id,
                   GraphRun{job.graph, Readiness(*job.graph), std::vector<int64_t>(job.graph->size())});
   advance(run.id, now);
+}
+
+bool Scheduler::waits_for_upstream(const Run& run) const {
+  const Job& job = jobs_.at(run.job);
+  return run.state == RunState::pending && !job.spec.after.empty() && !job.runs.empty() &&
+         job.runs.front() == run.id;
+}
+
+void Scheduler::wait_upstream(int64_t id, time::Instant now) {
+  Run& waiting = runs_.at(id);
+  if (!waits_for_upstream(waiting)) return;
+  const Job& job = job_of(waiting);
+  for (const AfterSpec& a : job.spec.after) {
+    // The upstream run: the one named, or the job's first run after this
+    // one; then its last attempt.
+    const Run* up = nullptr;
+    if (auto r = parse_ref(a.ref, 'r')) {
+      up = run(*r);
+      if (!up) {
+        waiting.reason = fmt::format("upstream {} is gone (after {})", a.ref, name(a.rule));
+        return finish(waiting, RunState::skipped, now);
+      }
+    } else {
+      const int64_t job_id = parse_ref(a.ref, 'j').value_or(0);
+      const Job* upstream_job = this->job(job_id);
+      if (upstream_job)
+        for (int64_t candidate : upstream_job->runs)
+          if (candidate > id) {
+            up = run(candidate);
+            break;
+          }
+      if (!up) {
+        if (!upstream_job || upstream_job->state == JobState::deleted) {
+          waiting.reason = fmt::format("upstream job {} is gone (after {})", a.ref, name(a.rule));
+          return finish(waiting, RunState::skipped, now);
+        }
+        auto& list = waiting_on_job_[job_id];
+        if (std::find(list.begin(), list.end(), id) == list.end()) list.push_back(id);
+        return;
+      }
+    }
+    while (up->next_attempt && run(up->next_attempt)) up = run(up->next_attempt);
+    if (!is_final(up->state)) {
+      auto& list = waiting_on_run_[up->id];
+      if (std::find(list.begin(), list.end(), id) == list.end()) list.push_back(id);
+      return;
+    }
+    const Outcome o = outcome_of(up->state);
+    const bool met = a.rule == AfterSpec::Rule::done ||
+                     (a.rule == AfterSpec::Rule::success && o == Outcome::success) ||
+                     (a.rule == AfterSpec::Rule::failure && o == Outcome::failure);
+    if (!met) {
+      waiting.reason =
+          fmt::format("upstream {} {} (after {})", run_ref(up->id), name(up->state), name(a.rule));
+      return finish(waiting, RunState::skipped, now);
+    }
+  }
+  activate(waiting, now);
 }
 
 void Scheduler::apply_retention(Job& job) {
@@ -962,6 +1068,9 @@ void Scheduler::resume(time::Instant now) {
     sweep_armed_ = true;
     timers_.push({Timer::Kind::sweep, finished.front().first + config_.keep_for, 0});
   }
+  for (int64_t id : ids)
+    if (const auto it = runs_.find(id); it != runs_.end() && waits_for_upstream(it->second))
+      wait_upstream(id, now);
   for (int64_t id : job_order_) {
     Job& job = jobs_.at(id);
     retention_due_.push_back(id);

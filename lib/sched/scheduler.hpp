@@ -166,6 +166,14 @@ class Scheduler {
     double jitter;
   };
   Policy policy_of(const Run& run) const;  // the job's, or its task's overrides
+  // A waiting run's turn: queued, or for a graph's job run, started.
+  void activate(Run& run, time::Instant now);
+  // Cross-job dependencies (`after`): the pending run of a job that waits
+  // for upstream runs checks them, and either waits on (indexed by the run
+  // or the job it waits for, so that each end touches only its waiters),
+  // starts, or is skipped.
+  bool waits_for_upstream(const Run& run) const;
+  void wait_upstream(int64_t run, time::Instant now);
   // One fire of the schedule (or a trigger), under the overlap policy.
   int64_t fire(Job& job, time::Instant scheduled_at, time::Instant now);
   // Fires from job.next_fire up to now at once (jobd was down, the job was
@@ -208,6 +216,8 @@ class Scheduler {
   std::vector<int64_t> retention_due_;  // jobs whose history to trim at the next tick
   std::deque<int64_t> finish_order_;    // finished runs, oldest first, for keep_for
   std::unordered_map<int64_t, GraphRun> graphs_;
+  std::unordered_map<int64_t, std::vector<int64_t>> waiting_on_run_;  // upstream run -> waiting runs
+  std::unordered_map<int64_t, std::vector<int64_t>> waiting_on_job_;  // job (its next run) -> waiting runs
   uint64_t rng_;
   bool sweep_armed_ = false;
 };

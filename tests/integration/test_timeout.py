@@ -27,6 +27,16 @@ def tree_of(ctx, marker, count):
                       f'{count} processes with {marker} in their command line')
 
 
+def sleeping(ctx, marker, count):
+    """Polls until `count` `sleep` processes with `marker` exist: a shell that
+    sets a trap before them has set it (the shell's own command line holds the
+    marker from its start, before its trap)."""
+    def found():
+        p = [x for x in h.processes_with(marker) if x[1].startswith('sleep ')]
+        return p if len(p) >= count else None
+    return wait_until(found, 15, f'{count} sleep processes with {marker}')
+
+
 def all_gone(ctx, marker, what):
     def gone():
         return not h.processes_with(marker)
@@ -59,7 +69,7 @@ def test_timeout_kills_what_ignores_sigterm(ctx):
     j = ctx.jobd(config='kill_grace = "1s"\n')
     m = ctx.marker()
     job = j.submit('--name', 'stubborn', '--retries', '0', '--timeout', '1s', '--shell', f"trap '' TERM; sleep {m} & sleep {m}")
-    tree_of(ctx, m, 2)
+    sleeping(ctx, m, 2)
     run = j.wait_for_runs(job, 1, timeout=20)[0]
     ctx.check(run['state'] == 'timed_out', f'the run should be timed_out: {run}')
     took = parse_time(run['finished_at']) - parse_time(run['started_at'])
@@ -74,7 +84,7 @@ def test_timers_fire_without_client_traffic(ctx):
     j = ctx.jobd(config='kill_grace = "1s"\n')
     m = ctx.marker()
     job = j.submit('--name', 'quiet', '--retries', '0', '--timeout', '1s', '--shell', f"trap '' TERM; sleep {m} & sleep {m}")
-    tree_of(ctx, m, 2)
+    sleeping(ctx, m, 2)
     all_gone(ctx, m, 'the timeout and the grace ran out, with no client talking to jobd')
     run = j.wait_for_runs(job, 1, timeout=20)[0]
     ctx.check(run['state'] == 'timed_out', f'the run should be timed_out: {run}')
@@ -112,8 +122,8 @@ def test_sigint_stops_jobd(ctx):
 def test_sigterm_with_a_stubborn_run(ctx):
     j = ctx.jobd(config='kill_grace = "1s"\n')
     m = ctx.marker()
-    j.submit('--name', 'stubborn', '--shell', f"trap '' TERM; sleep {m} & sleep {m}")
-    tree_of(ctx, m, 2)
+    j.submit('--name', 'stubborn', '--retries', '0', '--shell', f"trap '' TERM; sleep {m} & sleep {m}")
+    sleeping(ctx, m, 2)
     started = time.monotonic()
     j.signal(signal.SIGTERM)
     rc = j.wait_exit(30)
@@ -126,8 +136,8 @@ def test_stopping_refuses_submits(ctx):
     # While jobd waits for its runs to end, it answers but takes no new job.
     j = ctx.jobd(config='kill_grace = "1s"\n')
     m = ctx.marker()
-    j.submit('--name', 'stubborn', '--shell', f"trap '' TERM; sleep {m}")
-    tree_of(ctx, m, 1)
+    j.submit('--name', 'stubborn', '--retries', '0', '--shell', f"trap '' TERM; sleep {m}")
+    sleeping(ctx, m, 1)
     client = h.RawClient(j.socket)  # connected before the listener closes
     j.signal(signal.SIGTERM)
     status = wait_until(lambda: (lambda s: s if s.get('stopping') else None)(
