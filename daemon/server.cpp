@@ -85,7 +85,8 @@ proto::Json Server::run_json(const sched::Run& run) const {
           {"run", r ? proto::Json(sched::run_ref(r->id)) : proto::Json(nullptr)},
           {"state", r ? sched::name(r->state) : (sched::is_final(run.state) ? "skipped" : "pending")},
           {"attempt", r ? proto::Json(r->attempt) : proto::Json(nullptr)},
-          {"exit_code", r && r->exit_code ? proto::Json(*r->exit_code) : proto::Json(nullptr)}};
+          {"exit_code", r && r->exit_code ? proto::Json(*r->exit_code) : proto::Json(nullptr)},
+          {"reason", r && !r->reason.empty() ? proto::Json(r->reason) : proto::Json(nullptr)}};
       tasks.push_back(std::move(task));
     }
     j["tasks"] = std::move(tasks);
