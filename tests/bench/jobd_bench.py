@@ -13,6 +13,7 @@ measurements on a shared machine: run it twice and quote medians.
   due         due -> process started, on an idle node (p50/p99)
   tsp         sequential CLI submits and end to end, jobctl vs task-spooler
   e2e         5,000 trivial jobs end to end vs xargs -P spawning them
+  dag         a 10,000-task DAG of /bin/true: jobd's CPU per task run
   rss         jobd's RSS with 100,000 jobs defined
   concurrent  as many concurrent `sleep` runs as the pid and fd limits allow,
               with jobd's memory per running job and its descriptor count
@@ -189,6 +190,59 @@ def bench_rss():
            f"{(after - before) * 1024 / n:.0f} bytes per job")
 
 
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def call(sock_path, request):
+    """One request on a fresh connection: the reply as a dict."""
+    import socket
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(sock_path)
+        f = s.makefile("rw")
+        f.readline()  # hello
+        f.write(json.dumps(request) + "\n")
+        f.flush()
+        return json.loads(f.readline())
+
+
+def bench_dag():
+    # 10,000 tasks of /bin/true in 100 layers of 100, each after two of the
+    # layer before: jobd's CPU per task run, against the same 10,000 runs as
+    # independent jobs.
+    width, depth = (50, 20) if QUICK else (100, 100)
+    n = width * depth
+    tasks = []
+    for layer in range(depth):
+        for w in range(width):
+            t = {"name": f"t{layer}-{w}", "argv": ["/bin/true"]}
+            if layer:
+                t["after"] = [f"t{layer - 1}-{w}", f"t{layer - 1}-{(w + 1) % width}"]
+            tasks.append(t)
+    d = Jobd(2)
+    before, t = cpu_seconds(d.proc.pid), time.monotonic()
+    reply = call(d.sock, {"id": 1, "op": "submit", "job": {"name": "dag", "retries": 0, "tasks": tasks}})
+    if not reply.get("ok"):
+        raise SystemExit(f"dag submit failed: {reply}")
+    done = call(d.sock, {"id": 2, "op": "wait", "job": "dag"})
+    wall, cpu = time.monotonic() - t, cpu_seconds(d.proc.pid) - before
+    d.stop()
+    if done["run"]["state"] != "succeeded":
+        raise SystemExit(f"the dag run ended {done['run']['state']}")
+    d = Jobd(2)
+    flat_before = cpu_seconds(d.proc.pid)
+    r = d.load("--clients", "8", "--count", str(n), "--job", '{"argv":["/bin/true"],"retries":0}', "--wait-idle")
+    flat_cpu = cpu_seconds(d.proc.pid) - flat_before
+    d.stop()
+    report(f"{n}-task DAG of /bin/true ({depth} layers of {width})", round(n / wall), "tasks/s",
+           f"{wall:.1f} s end to end, 2 slots")
+    report("  jobd CPU per task run", round(cpu / n * 1e6), "us", "submit, readiness, spawn, exit, commits")
+    report(f"  jobd CPU per run, {n} independent jobs", round(flat_cpu / n * 1e6), "us",
+           f"{r['end_to_end_per_s']:.0f} jobs/s; the difference is the graph's overhead")
+
+
 def bench_concurrent():
     pid_max = int(open("/proc/sys/kernel/pid_max").read())
     in_use = len([p for p in os.listdir("/proc") if p.isdigit()])
@@ -218,7 +272,7 @@ def main():
             raise SystemExit(f"missing {f}: build first (meson compile -C {BUILD})")
     only = [a for a in sys.argv[2:] if not a.startswith("--")]
     for name, fn in [("submit", bench_submit), ("latency", bench_latency), ("due", bench_due), ("tsp", bench_tsp),
-                     ("e2e", bench_e2e), ("rss", bench_rss), ("concurrent", bench_concurrent)]:
+                     ("e2e", bench_e2e), ("dag", bench_dag), ("rss", bench_rss), ("concurrent", bench_concurrent)]:
         if not only or name in only:
             fn()
     print("\nsummary")
