@@ -6,6 +6,8 @@
 //   readiness  per finished task: the incremental readiness of a run of the
 //              same graphs, all tasks succeeding (and the chain failing at its
 //              root: one skip that travels down all of it)
+//   chains     the scheduler core with 10,000 and 100,000 run-now jobs, each
+//              `after` the one before: per job, from submit to its run's end
 #include <fmt/format.h>
 
 #include <chrono>
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "sched/dag.hpp"
+#include "sched/scheduler.hpp"
 
 namespace {
 
@@ -77,6 +80,36 @@ void bench(const char* shape, const std::vector<TaskDecl>& tasks, Outcome root_o
       shape, tasks.size(), build * 1e3, run * 1e9 / static_cast<double>(tasks.size()), finished, skipped);
 }
 
+// A chain of `n` jobs, each after the previous one, driven through the core:
+// every run is started and exits at once. Linear time means a flat figure per
+// job as n grows.
+void bench_chain_of_jobs(int n) {
+  using namespace job::sched;
+  Scheduler s(Config{.slots = 8});
+  const auto now = std::chrono::time_point_cast<job::time::Duration>(std::chrono::system_clock::now());
+  const auto start = Clock::now();
+  std::string previous;
+  for (int i = 0; i < n; ++i) {
+    JobSpec spec;
+    spec.name = task(i);
+    spec.argv = {"/bin/true"};
+    spec.retries = 0;
+    if (!previous.empty()) spec.after = {{previous, AfterSpec::Rule::success}};
+    if (!s.submit(std::move(spec), now)) return;
+    previous = task(i);
+  }
+  int finished = 0;
+  for (s.tick(now); s.running() > 0; s.tick(now))
+    for (const Action& a : s.take_actions())
+      if (a.kind == Action::Kind::start) {
+        s.started(a.run, 1, 1);
+        s.exited(a.run, 0, 0, now);
+        ++finished;
+      }
+  fmt::print("{:<34} {:>7} jobs   {:>6.0f} ns/job from submit to end ({} ran)\n", "chain of jobs (after)", n,
+             seconds_since(start) * 1e9 / n, finished);
+}
+
 }  // namespace
 
 int main() {
@@ -85,4 +118,6 @@ int main() {
   bench("chain, root fails", chain(n), Outcome::failure);
   bench("fan-out, fan-in", fan(n), Outcome::success);
   bench("layers 1,000 deep x 100 wide", layers(100, 1000), Outcome::success);
+  bench_chain_of_jobs(10'000);
+  bench_chain_of_jobs(100'000);
 }
