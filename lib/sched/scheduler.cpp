@@ -865,6 +865,12 @@ Cancelled Scheduler::cancel_run(int64_t id, time::Instant now) {
     return out;
   }
   out.runs.push_back(id);
+  if (!has_process(run) && run.state != RunState::running) {
+    // A job run still waiting (for its upstream, or its turn): no task yet.
+    run.reason = "cancelled";
+    finish(run, RunState::cancelled, now, false);
+    return out;
+  }
   if (!has_process(run)) {
     // A job run: its tasks are cancelled, what has not started is skipped,
     // and it ends `cancelled` once the last task has ended.
