@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <unordered_map>
 
@@ -131,6 +132,13 @@ Readiness::Readiness(const Graph& graph)
       decided_[t] = 1;
       ready_.push_back(static_cast<int>(t));
     }
+}
+
+std::vector<int> Readiness::take_ready() {
+  // Found in the order skips and successes travelled, not the graph's:
+  // siblings must start in the order they were declared.
+  std::sort(ready_.begin(), ready_.end());
+  return std::exchange(ready_, {});
 }
 
 void Readiness::finished(int task, Outcome outcome) {

@@ -72,7 +72,7 @@ class Readiness {
     std::string reason;  // names the upstream task that decided it
   };
   // Tasks ready to run, in graph order, since the last call.
-  std::vector<int> take_ready() { return std::exchange(ready_, {}); }
+  std::vector<int> take_ready();
   // Tasks skipped since the last call. They count as finished.
   std::vector<Skip> take_skipped() { return std::exchange(skipped_, {}); }
 

@@ -972,6 +972,10 @@ std::optional<time::Instant> Scheduler::next_wakeup() const {
 }
 
 std::optional<Error> Scheduler::restore(Job job) {
+  // Derived fields are rebuilt here and in resume(), whatever the caller had.
+  job.runs.clear();
+  job.active = 0;
+  job.graph.reset();
   std::optional<Error> problem;
   if (job.spec.trigger == JobSpec::Trigger::cron) {
     auto schedule = cron::parse_cron(job.spec.cron, job.spec.name);
@@ -1010,6 +1014,7 @@ std::optional<Error> Scheduler::restore(Job job) {
 }
 
 void Scheduler::restore(Run run) {
+  run.children.clear();
   next_run_id_ = std::max(next_run_id_, run.id + 1);
   if (run.parent == 0) jobs_.at(run.job).runs.push_back(run.id);  // task runs: in resume()
   const int64_t id = run.id;

@@ -213,22 +213,16 @@ TEST_CASE("a diamond: one job run without a process, its tasks in order, succeed
   CHECK(s.recent_runs(s.job(id), 10).size() == 1);
 }
 
-// BUG: siblings that become ready together start in reverse declaration
-// order. dag.hpp promises take_ready() "in graph order", but
-// Readiness::finished() (lib/sched/dag.cpp) works through its (task,
-// because) pairs from the back of the vector, so after A in the diamond
-// ready_ is {C, B}; advance() creates and enqueues C first, and with equal
-// priorities and one slot C starts before B. Left out until fixed:
-//
-// TEST_CASE("siblings ready together start in declaration order") {
-//   Scheduler s({.slots = 1});
-//   const int64_t jr = s.job(submit(s, diamond("d"), T0))->runs.at(0);
-//   s.tick(T0);
-//   s.exited(task_run(s, jr, "A")->id, 0, 0, T0 + 1s);
-//   s.take_actions();
-//   s.tick(T0 + 1s);
-//   CHECK(started_tasks(s) == std::vector<std::string>{"B"});  // C today
-// }
+// Siblings that become ready together start in declaration order.
+TEST_CASE("siblings ready together start in declaration order") {
+  Scheduler s({.slots = 1});
+  const int64_t jr = s.job(submit(s, diamond("d"), T0))->runs.at(0);
+  s.tick(T0);
+  s.exited(task_run(s, jr, "A")->id, 0, 0, T0 + 1s);
+  s.take_actions();
+  s.tick(T0 + 1s);
+  CHECK(started_tasks(s) == std::vector<std::string>{"B"});
+}
 
 TEST_CASE("a failed task is retried as its own attempt; when out of retries its downstream is skipped") {
   Scheduler s({.slots = 4});
@@ -536,8 +530,7 @@ TEST_CASE(
   CHECK(started_tasks(before) == std::vector<std::string>{"A"});
   before.exited(task_run(before, jr, "A")->id, 0, 0, T0 + 1s);
   before.tick(T0 + 1s);
-  // One of B and C holds the one slot, the other waits (see the BUG note
-  // below on which): b is the running one, c the queued one.
+  // B holds the one slot (declared first), C waits.
   const auto started = starts(before);
   REQUIRE(started.size() == 1);
   const int64_t b = started[0];
