@@ -176,6 +176,7 @@ void Server::op_status(Session& s, const proto::Json& id, const proto::Json&) {
   body["running"] = sched_.running();
   body["queued"] = sched_.queued();
   body["jobs"] = sched_.job_count();
+  body["waiters"] = waiters_.size();  // clients in `wait`
   body["stopping"] = stopping_;
   send(s.id, body);
 }
@@ -272,10 +273,12 @@ void Server::finished(int64_t id) {
   log(run->state == sched::RunState::succeeded ? Level::info : Level::warning, "jobd: run {} of {} {}",
       sched::run_ref(id), run_owner(*run), how);
   for (auto it = waiters_.begin(); it != waiters_.end();) {
-    if (run->next_attempt && (it->run == id || (it->run == 0 && it->job == run->job))) {
+    // A waiter on a job that had no run yet waits for its next top-level run.
+    const bool mine = it->run == id || (it->run == 0 && it->job == run->job && run->parent == 0);
+    if (mine && run->next_attempt) {
       it->run = run->next_attempt;  // waiting is for the last attempt
       ++it;
-    } else if (it->run == id || (it->run == 0 && it->job == run->job)) {
+    } else if (mine) {
       proto::Json body = ok_body(it->id);
       body["run"] = run_json(*run);
       pending_.push_back({it->session, std::move(body)});

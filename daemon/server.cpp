@@ -124,7 +124,11 @@ std::optional<Error> Server::start() {
   // Runs recorded `running`: adopt the processes that still exist (the same
   // pid started at the same time), mark the others lost.
   for (int64_t id : was_running) {
-    const sched::Run& run = *sched_.run(id);
+    const sched::Run* found = sched_.run(id);
+    // A graph's job run has no process: resume() replayed its tasks. A run
+    // that resume() already ended (a replayed job run) is done with too.
+    if (!found || !sched_.has_process(*found) || found->state != sched::RunState::running) continue;
+    const sched::Run& run = *found;
     const auto pid = static_cast<pid_t>(run.pid);
     const int pidfd = run.pid && run.pid_start && process_start_ticks(pid) == run.pid_start
                           ? static_cast<int>(syscall(SYS_pidfd_open, pid, 0))

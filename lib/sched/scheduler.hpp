@@ -114,6 +114,7 @@ class Scheduler {
   const Job* job(int64_t id) const;
   const Run* run(int64_t id) const;
   const TaskSpec* task_of(const Run& run) const;  // a task run's task, else null
+  bool has_process(const Run& run) const;          // all runs but a graph's job runs
   template <class F>
   void for_each_job(F f) const {
     for (int64_t id : job_order_) f(jobs_.at(id));
@@ -157,7 +158,6 @@ class Scheduler {
   // job run when every task has ended.
   void advance(int64_t job_run, time::Instant now);
   static Outcome outcome_of(RunState s);
-  bool has_process(const Run& run) const;  // all runs but a graph's job runs
   struct Policy {
     int64_t priority;
     time::Duration timeout;

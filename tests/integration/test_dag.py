@@ -16,6 +16,7 @@ run's `tasks` array and their retry_of chains. Waiting is polling with a
 deadline.
 """
 
+import json
 import os
 import re
 import subprocess
@@ -543,6 +544,59 @@ echo "$j1 $j2 $j3"
 '''
 
 
+def test_graph_survives_kill9(ctx):
+    # jobd dies (kill -9) while B of A -> B -> C runs, and B's process dies
+    # with it: after the restart the job run is replayed from its task runs,
+    # B is lost and retried, and C runs after it. The job run itself has no
+    # process and must not be taken for a lost one.
+    j = ctx.jobd()
+    d = workdir(j, 'w')
+    m = ctx.marker('30')
+    job = j.submit('--name', 'g', '--retries', '1', '--backoff', '1s', '--jitter', '0', '--cwd', d,
+                   *graph({'A': 'true', 'B': f'if [ -e b.once ]; then exit 0; fi; touch b.once; exec sleep {m}',
+                           'C': 'echo done > c.ran'}, [('A', 'B'), ('B', 'C')]))
+    pid = wait_until(lambda: (lambda p: p[0][0] if p else None)(
+        [x for x in h.processes_with(m) if x[1].startswith('sleep ')]), 15, 'B\'s sleep')
+    job_run = first_job_run(j, job)
+    b = wait_until(lambda: next((e for e in run_json(j, job_run['id'])['tasks']
+                                 if e['task'] == 'B' and e['run'] and run_json(j, e['run']).get('pid') == pid),
+                                None), 10, 'B\'s pid saved')
+    j.submit('--name', 'barrier', '--at', later(), '--', 'true')  # commits everything before it
+    j.kill9()
+    os.kill(pid, 9)
+    wait_until(lambda: not h.pid_alive(pid), 10, 'B\'s process to die')
+    j.start()
+    run = final_job_run(ctx, j, job, timeout=30)
+    ctx.check(run['state'] == 'succeeded', f'the job run should end succeeded after B\'s retry: {run}')
+    first_b = run_json(j, b['run'])
+    ctx.check(first_b['state'] == 'lost' and first_b['next_attempt'],
+              f'B\'s first attempt died with jobd: lost, and retried: {first_b}')
+    ctx.check(entries(run)['B']['attempt'] == 2 and entries(run)['C']['state'] == 'succeeded',
+              f'B\'s second attempt succeeded and C ran: {run["tasks"]}')
+    ctx.check(os.path.exists(os.path.join(d, 'c.ran')), 'C should have run')
+
+
+def test_wait_job_answers_with_the_job_run(ctx):
+    # `wait JOB` on a graph job that has no run yet waits for its next job
+    # run: its first task run ending must not answer it.
+    j = ctx.jobd()
+    job = j.submit('--name', 'w', '--at', later(), *graph({'A': 'true', 'B': 'sleep 0.5'}, [('A', 'B')]))
+    waiter = subprocess.Popen([ctx.jobctl_path, '--socket', j.socket, '--json', 'wait', job],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: j.json('status').get('waiters') == 1, 10, 'jobd to hold the waiter')
+        j.ok('trigger', job)
+        out, err = waiter.communicate(timeout=20 * h.TIME_SCALE)
+    finally:
+        if waiter.poll() is None:
+            waiter.kill()
+    ctx.check(waiter.returncode == 0, f'wait JOB should exit 0 once the job run succeeded: {err}')
+    run = json.loads(out.splitlines()[-1])
+    run = run.get('run', run)
+    ctx.check(not run.get('parent') and run.get('tasks') and run['state'] == 'succeeded',
+              f'wait JOB should answer with the job run, not a task run: {run}')
+
+
 def test_after_chain_from_a_script(ctx):
     j = ctx.jobd(slots=4)
     d = workdir(j, 'chain')
@@ -661,6 +715,8 @@ if __name__ == '__main__':
         test_cycles_and_unknown_tasks_rejected,
         test_file_with_two_jobs,
         test_dag_and_show,
+        test_graph_survives_kill9,
+        test_wait_job_answers_with_the_job_run,
         test_after_chain_from_a_script,
         test_after_rules,
         test_after_a_finished_job,
