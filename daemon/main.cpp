@@ -39,6 +39,16 @@ void read_config(const std::string& path, jobd::Options& o, bool has_state, bool
     const auto at = [&, k = key] {
       return fmt::format("{}:{}:{}: {}", path, k.source().begin.line, k.source().begin.column, k.str());
     };
+    // A duration setting's value; `example` shows what one looks like.
+    const auto duration = [&](const char* example) {
+      auto s = value.value<std::string>();
+      auto d = s ? job::time::parse_duration(*s) : job::Result<job::time::Duration>(job::Error{});
+      if (!s || !d)
+        throw ConfigError{
+            at() + ": " +
+            (s ? d.error().message : fmt::format("expected a duration such as \"{}\"", example))};
+      return *d;
+    };
     if (key == "state_dir" || key == "socket") {
       auto s = value.value<std::string>();
       if (!s) throw ConfigError{at() + ": expected a string"};
@@ -49,17 +59,9 @@ void read_config(const std::string& path, jobd::Options& o, bool has_state, bool
       if (!n || *n < 1 || *n > 100000) throw ConfigError{at() + ": expected a number of slots, 1 to 100000"};
       if (!has_slots) o.slots = static_cast<int>(*n);
     } else if (key == "kill_grace") {
-      auto s = value.value<std::string>();
-      auto d = s ? job::time::parse_duration(*s) : job::Result<job::time::Duration>(job::Error{});
-      if (!s || !d)
-        throw ConfigError{at() + ": " + (s ? d.error().message : "expected a duration such as \"10s\"")};
-      o.kill_grace = *d;
+      o.kill_grace = duration("10s");
     } else if (key == "keep_for") {
-      auto s = value.value<std::string>();
-      auto d = s ? job::time::parse_duration(*s) : job::Result<job::time::Duration>(job::Error{});
-      if (!s || !d)
-        throw ConfigError{at() + ": " + (s ? d.error().message : "expected a duration such as \"30d\"")};
-      o.keep_for = *d;
+      o.keep_for = duration("30d");
     } else if (key == "log_max_bytes") {
       auto n = value.value<int64_t>();
       if (!n || *n < 1) throw ConfigError{at() + ": expected a positive number of bytes"};

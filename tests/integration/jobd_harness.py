@@ -22,6 +22,7 @@ jobd's log or jobctl's stderr fails the test even if the exit status was 0.
 The script exits 1 if any test failed, 0 otherwise.
 """
 
+import errno
 import json
 import os
 import random
@@ -160,6 +161,36 @@ def rss_kib(pid):
 
 
 # --- jobctl ------------------------------------------------------------------
+
+def blocked_job(j, name, *args):
+    """Submits a job that runs until release(fifo): it reads a line from a
+    FIFO. Returns (job id, fifo path)."""
+    fifo = os.path.join(j.root, f'{name}.fifo')
+    os.mkfifo(fifo)
+    return j.submit('--name', name, *args, '--shell', f'read line < {fifo}'), fifo
+
+
+def release(fifo):
+    """Lets a blocked_job end: opens its FIFO for writing, which succeeds as
+    soon as the job has it open for reading, and writes a line."""
+    def opened():
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as e:
+            if e.errno == errno.ENXIO:  # no reader yet
+                return False
+            raise
+        os.write(fd, b'go\n')
+        os.close(fd)
+        return True
+    wait_until(opened, 15, f'a job to read from {fifo}')
+
+
+def running_run(j, job):
+    """Polls until `job` has a running run with a pid; returns that run."""
+    return wait_until(lambda: next((r for r in j.runs(job) if r['state'] == 'running' and r.get('pid')), None),
+                      15, f'job {job} to be running')
+
 
 class Result:
     """What one jobctl command did."""

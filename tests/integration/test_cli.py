@@ -9,7 +9,6 @@ job, --timeout), list, show, runs, status; bad input (exit 2), unknown jobs
 (3), no jobd (4). See jobd_harness.py for how jobd is started and stopped.
 """
 
-import errno
 import os
 import re
 import select
@@ -20,40 +19,10 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ beside the sources
 import jobd_harness as h
-from jobd_harness import Failure, parse_time, wait_until
+from jobd_harness import Failure, blocked_job, parse_time, release, running_run, wait_until
 
 FINAL = ('succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost')
 RUN_FIELDS = ('id', 'job', 'attempt', 'state', 'exit_code', 'scheduled_at', 'started_at', 'finished_at')
-
-
-def blocked_job(j, name, *args):
-    """Submits a job that runs until release(fifo): it reads a line from a
-    FIFO. Returns (job id, fifo path)."""
-    fifo = os.path.join(j.root, f'{name}.fifo')
-    os.mkfifo(fifo)
-    return j.submit('--name', name, *args, '--shell', f'read line < {fifo}'), fifo
-
-
-def release(fifo):
-    """Lets a blocked_job end: opens its FIFO for writing, which succeeds as
-    soon as the job has it open for reading, and writes a line."""
-    def opened():
-        try:
-            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-        except OSError as e:
-            if e.errno == errno.ENXIO:  # no reader yet
-                return False
-            raise
-        os.write(fd, b'go\n')
-        os.close(fd)
-        return True
-    wait_until(opened, 15, f'a job to read from {fifo}')
-
-
-def running_run(j, job):
-    """Polls until `job` has a running run with a pid; returns that run."""
-    return wait_until(lambda: next((r for r in j.runs(job) if r['state'] == 'running' and r.get('pid')), None),
-                      15, f'job {job} to be running')
 
 
 def table(text):

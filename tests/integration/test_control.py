@@ -16,7 +16,6 @@ few sleeps only let wall-clock time pass (jobd down, a job paused, a window
 in which nothing may fire).
 """
 
-import errno
 import os
 import re
 import signal
@@ -26,7 +25,7 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ beside the sources
 import jobd_harness as h
-from jobd_harness import Failure, parse_time, wait_until
+from jobd_harness import Failure, blocked_job, parse_time, release, running_run, wait_until
 
 FINAL = ('succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost')
 ACTIVE = ('pending', 'queued', 'running', 'retrying')
@@ -62,32 +61,6 @@ def workdir(j, name):
 
 def t(run, key):
     return parse_time(run[key]) if run.get(key) else None
-
-
-def blocked_job(j, name, *args):
-    """A job that runs until release(fifo); returns (job id, fifo path)."""
-    fifo = os.path.join(j.root, f'{name}.fifo')
-    os.mkfifo(fifo)
-    return j.submit('--name', name, *args, '--shell', f'read line < {fifo}'), fifo
-
-
-def release(fifo):
-    def opened():
-        try:
-            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-        except OSError as e:
-            if e.errno == errno.ENXIO:  # no reader yet
-                return False
-            raise
-        os.write(fd, b'go\n')
-        os.close(fd)
-        return True
-    wait_until(opened, 15, f'a job to read from {fifo}')
-
-
-def running_run(j, job):
-    return wait_until(lambda: next((r for r in j.runs(job) if r['state'] == 'running' and r.get('pid')), None),
-                      15, f'job {job} to be running')
 
 
 def processes_in_group(pgid):

@@ -20,16 +20,11 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ beside the sources
 import jobd_harness as h
-from jobd_harness import Failure, wait_until
+from jobd_harness import Failure, running_run, wait_until
 
 SUBMITS = 1000
 THREADS = 32
 KILL_AFTER = 300
-
-
-def running_run(j, job):
-    return wait_until(lambda: next((r for r in j.runs(job) if r['state'] == 'running' and r.get('pid')), None),
-                      15, f'job {job} to be running')
 
 
 def runs_are_honest(j):
