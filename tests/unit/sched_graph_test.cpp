@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sched/scheduler.hpp"
+#include "sched_helpers.hpp"
 #include "time/rfc3339.hpp"
 
 using namespace std::chrono_literals;
@@ -28,10 +29,9 @@ using job::sched::TriggerRule;
 using job::time::Duration;
 using job::time::Instant;
 
-namespace {
+using namespace sched_test;
 
-Instant at(const char* s) { return *job::time::parse_rfc3339(s); }
-const Instant T0 = at("2026-01-01T00:01:00Z");
+namespace {
 
 TaskSpec task(std::string name, std::vector<std::string> after = {},
               TriggerRule trigger = TriggerRule::all_success) {
@@ -76,21 +76,6 @@ int64_t submit(Scheduler& s, const JobSpec& j, Instant now) {
   auto id = s.submit(j, now);
   REQUIRE(id);
   return *id;
-}
-
-std::vector<int64_t> starts(const std::vector<Action>& actions) {
-  std::vector<int64_t> out;
-  for (const Action& a : actions)
-    if (a.kind == Action::Kind::start) out.push_back(a.run);
-  return out;
-}
-std::vector<int64_t> starts(Scheduler& s) { return starts(s.take_actions()); }
-
-std::vector<std::pair<int64_t, int>> signals(const std::vector<Action>& actions) {
-  std::vector<std::pair<int64_t, int>> out;
-  for (const Action& a : actions)
-    if (a.kind == Action::Kind::signal) out.emplace_back(a.run, a.signal);
-  return out;
 }
 
 // The task names of the runs the actions started, sorted.

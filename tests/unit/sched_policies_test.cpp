@@ -8,6 +8,7 @@
 #include <set>
 
 #include "sched/scheduler.hpp"
+#include "sched_helpers.hpp"
 #include "time/rfc3339.hpp"
 
 using namespace std::chrono_literals;
@@ -21,19 +22,9 @@ using job::sched::Scheduler;
 using job::time::Duration;
 using job::time::Instant;
 
+using namespace sched_test;
+
 namespace {
-
-Instant at(const char* s) { return *job::time::parse_rfc3339(s); }
-const Instant T0 = at("2026-01-01T00:01:00Z");
-
-// No retries unless a test asks: most tests look at one attempt.
-JobSpec spec(std::string name) {
-  JobSpec s;
-  s.name = std::move(name);
-  s.argv = {"true"};
-  s.retries = 0;
-  return s;
-}
 
 // A job that fires every `period`, counted from its submission at T0.
 JobSpec every(std::string name, Duration period) {
@@ -44,20 +35,8 @@ JobSpec every(std::string name, Duration period) {
 }
 
 // The runs the actions started, in order.
-std::vector<int64_t> starts(Scheduler& s) {
-  std::vector<int64_t> out;
-  for (const Action& a : s.take_actions())
-    if (a.kind == Action::Kind::start) out.push_back(a.run);
-  return out;
-}
 
 // The signals the actions sent, as (run, signal), in order.
-std::vector<std::pair<int64_t, int>> signals(const std::vector<Action>& actions) {
-  std::vector<std::pair<int64_t, int>> out;
-  for (const Action& a : actions)
-    if (a.kind == Action::Kind::signal) out.emplace_back(a.run, a.signal);
-  return out;
-}
 
 int64_t submit(Scheduler& s, const JobSpec& j, Instant now) {
   auto id = s.submit(j, now);

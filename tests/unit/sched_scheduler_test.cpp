@@ -5,6 +5,7 @@
 #include <csignal>
 
 #include "sched/scheduler.hpp"
+#include "sched_helpers.hpp"
 #include "time/rfc3339.hpp"
 
 using namespace std::chrono_literals;
@@ -14,28 +15,9 @@ using job::sched::RunState;
 using job::sched::Scheduler;
 using job::time::Instant;
 
+using namespace sched_test;
+
 namespace {
-
-Instant at(const char* s) { return *job::time::parse_rfc3339(s); }
-const Instant T0 = at("2026-01-01T00:01:00Z");
-
-// No retries unless a test asks: most tests look at one attempt.
-JobSpec spec(std::string name, int64_t priority = 0) {
-  JobSpec s;
-  s.name = std::move(name);
-  s.priority = priority;
-  s.argv = {"true"};
-  s.retries = 0;
-  return s;
-}
-
-// The runs the actions started, in order.
-std::vector<int64_t> starts(Scheduler& s) {
-  std::vector<int64_t> out;
-  for (const Action& a : s.take_actions())
-    if (a.kind == Action::Kind::start) out.push_back(a.run);
-  return out;
-}
 
 int64_t first_run(const Scheduler& s, const char* job) { return s.find_job(job)->runs.at(0); }
 
