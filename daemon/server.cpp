@@ -5,11 +5,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <cstring>
 #include <random>
 #include <set>
 
@@ -180,8 +182,16 @@ std::optional<Error> Server::start() {
   uv_check_init(loop_, &check_);
   check_.data = this;
   uv_check_start(&check_, [](uv_check_t* c) { handle_owner<Server>(c)->after_io(); });
-  uv_timer_init(loop_, &timer_);
-  timer_.data = this;
+  timer_fd_ = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (timer_fd_ < 0) return Error{Errc::internal, fmt::format("timerfd_create: {}", std::strerror(errno))};
+  uv_poll_init(loop_, &timer_poll_, timer_fd_);
+  timer_poll_.data = this;
+  uv_poll_start(&timer_poll_, UV_READABLE, [](uv_poll_t* p, int, int) {
+    Server* self = handle_owner<Server>(p);
+    uint64_t expirations = 0;
+    if (read(self->timer_fd_, &expirations, sizeof expirations) < 0 && errno != EAGAIN) return;
+    self->after_io();
+  });
   uv_signal_init(loop_, &sigchld_);
   sigchld_.data = this;
   uv_signal_start(
@@ -210,11 +220,13 @@ void Server::run() {
   }
   adopted_.clear();
   spawner_->close();
-  for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&check_), reinterpret_cast<uv_handle_t*>(&timer_),
-                         reinterpret_cast<uv_handle_t*>(&sigchld_), reinterpret_cast<uv_handle_t*>(&sigterm_),
-                         reinterpret_cast<uv_handle_t*>(&sigint_)})
+  for (uv_handle_t* h :
+       {reinterpret_cast<uv_handle_t*>(&check_), reinterpret_cast<uv_handle_t*>(&timer_poll_),
+        reinterpret_cast<uv_handle_t*>(&sigchld_), reinterpret_cast<uv_handle_t*>(&sigterm_),
+        reinterpret_cast<uv_handle_t*>(&sigint_)})
     if (!uv_is_closing(h)) uv_close(h, nullptr);
   uv_run(loop_, UV_RUN_DEFAULT);
+  if (timer_fd_ >= 0) close(timer_fd_);
   log(Level::info, "jobd: stopped");
 }
 
@@ -338,18 +350,19 @@ void Server::arm_timer() {
     const auto soon = now() + kCommitDelay;
     if (!next || *next > soon) next = soon;
   }
-  if (!next) {
-    uv_timer_stop(&timer_);
-    return;
+  // The work is done when the alarm rings, not left to the check handle: a
+  // due instant must wake the loop, which would otherwise block until I/O.
+  itimerspec when{};  // all zero: disarmed
+  int flags = 0;
+  if (next && *next <= now()) {
+    when.it_value.tv_nsec = 1;  // at once (zero would disarm)
+  } else if (next) {
+    const auto us = next->time_since_epoch().count();
+    when.it_value.tv_sec = static_cast<time_t>(us / 1'000'000);
+    when.it_value.tv_nsec = static_cast<long>(us % 1'000'000 * 1000);
+    flags = TFD_TIMER_ABSTIME;
   }
-  const auto t = now();
-  const auto ms =
-      *next <= t ? uint64_t{0}
-                 : static_cast<uint64_t>(std::chrono::ceil<std::chrono::milliseconds>(*next - t).count());
-  // The work is done here, not left to the check handle: a due timer runs
-  // before the poll, which would then block until some I/O arrives.
-  uv_timer_start(
-      &timer_, [](uv_timer_t* timer) { handle_owner<Server>(timer)->after_io(); }, ms, 0);
+  timerfd_settime(timer_fd_, flags, &when, nullptr);
 }
 
 void Server::on_sigchld() {

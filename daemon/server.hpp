@@ -109,7 +109,11 @@ class Server {
   uv_loop_t* loop_;
   uv_pipe_t listener_{};
   uv_check_t check_{};
-  uv_timer_t timer_{};
+  // The loop's one alarm, for the scheduler's next instant: a timerfd on the
+  // realtime clock, armed to the microsecond (a uv timer rounds to whole
+  // milliseconds and fires up to one late) and following wall-clock changes.
+  int timer_fd_ = -1;
+  uv_poll_t timer_poll_{};
   uv_signal_t sigchld_{}, sigterm_{}, sigint_{};
   uint64_t next_session_ = 1;
   std::unordered_map<uint64_t, Session*> sessions_;
