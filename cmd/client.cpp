@@ -57,7 +57,7 @@ job::Result<std::string> Client::read_line(std::optional<job::time::Duration> ti
       timeout ? std::chrono::steady_clock::now() + *timeout : std::chrono::steady_clock::time_point::max();
   while (true) {
     if (auto line = reader_.next()) return *line;
-    if (reader_.overflowed()) return Error{Errc::internal, "jobd sent a line over 1 MiB"};
+    if (reader_.overflowed()) return Error{Errc::internal, "jobd sent a line over 256 MiB"};
     int wait_ms = -1;
     if (timeout) {
       const auto left =

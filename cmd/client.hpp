@@ -32,7 +32,7 @@ class Client {
 
   int fd_;
   std::string path_;
-  job::proto::LineReader reader_;
+  job::proto::LineReader reader_{job::proto::kMaxReply};
   int64_t next_id_ = 1;
 };
 

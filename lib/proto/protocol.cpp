@@ -12,13 +12,13 @@ std::optional<std::string> LineReader::next() {
   const size_t newline = buffer_.find('\n', scanned_);
   if (newline == std::string::npos) {
     scanned_ = buffer_.size();
-    if (buffer_.size() > kMaxFrame) {
+    if (buffer_.size() > max_) {
       overflowed_ = true;
       buffer_.clear();
     }
     return std::nullopt;
   }
-  if (newline > kMaxFrame) {
+  if (newline > max_) {
     overflowed_ = true;
     buffer_.clear();
     return std::nullopt;

@@ -20,13 +20,18 @@
 namespace job::proto {
 
 inline constexpr int kProtocolVersion = 1;
-inline constexpr size_t kMaxFrame = size_t{1} << 20;  // 1 MiB
+inline constexpr size_t kMaxFrame = size_t{1} << 20;  // 1 MiB: a request
+// A reply may be far longer (a job run of 10,000 tasks lists each), and the
+// client trusts its jobd; this only bounds a runaway line.
+inline constexpr size_t kMaxReply = size_t{256} << 20;  // 256 MiB
 
 // Splits a byte stream into lines. Feed it what arrives; take lines while
-// there are any. After a line longer than kMaxFrame, overflowed() is true and
-// the stream is beyond repair.
+// there are any. After a line longer than its maximum (kMaxFrame unless
+// told), overflowed() is true and the stream is beyond repair.
 class LineReader {
  public:
+  LineReader() = default;
+  explicit LineReader(size_t max_line) : max_(max_line) {}
   void feed(std::string_view bytes);
   std::optional<std::string> next();
   bool overflowed() const { return overflowed_; }
@@ -35,6 +40,7 @@ class LineReader {
   std::string buffer_;
   size_t scanned_ = 0;  // bytes of buffer_ known to hold no '\n'
   bool overflowed_ = false;
+  size_t max_ = kMaxFrame;
 };
 
 }  // namespace job::proto

@@ -33,6 +33,11 @@ TEST_CASE("a frame over 1 MiB overflows, with or without its newline") {
   LineReader ok;
   ok.feed(std::string(job::proto::kMaxFrame, 'x') + "\n");
   CHECK(ok.next()->size() == job::proto::kMaxFrame);
+  job::proto::LineReader small(4);  // a reader told its own maximum
+  small.feed("abcd\nabcde\n");
+  CHECK(*small.next() == "abcd");
+  CHECK_FALSE(small.next());
+  CHECK(small.overflowed());
 }
 
 TEST_CASE("a spec survives JSON both ways") {
