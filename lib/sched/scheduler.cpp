@@ -249,9 +249,7 @@ Run& Scheduler::new_run(Job& job, time::Instant scheduled_at, time::Instant now,
   mark(run);
   if (job_run && state == RunState::running) {
     run.started_at = now;
-    graphs_.emplace(run.id,
-                    GraphRun{job.graph, Readiness(*job.graph), std::vector<int64_t>(job.graph->size())});
-    advance(run.id, now);
+    start_graph(run, now);
   }
   return run;
 }
@@ -278,6 +276,16 @@ Scheduler::Policy Scheduler::policy_of(const Run& run) const {
     p.jitter = t->jitter.value_or(p.jitter);
   }
   return p;
+}
+
+void Scheduler::start_graph(Run& job_run, time::Instant now) {
+  const Job& job = job_of(job_run);
+  GraphRun g{job.graph, Readiness(*job.graph), std::vector<int64_t>(job.graph->size())};
+  // Task runs it already has (after a restart) are replayed by advance().
+  for (int64_t c : job_run.children)
+    if (auto t = job.graph->find(runs_.at(c).task)) g.latest[static_cast<size_t>(*t)] = c;
+  graphs_.emplace(job_run.id, std::move(g));
+  advance(job_run.id, now);
 }
 
 void Scheduler::advance(int64_t job_run, time::Instant now) {
@@ -363,11 +371,6 @@ int64_t Scheduler::fire(Job& job, time::Instant scheduled_at, time::Instant now)
     }
   }
   return new_run(job, scheduled_at, now, RunState::queued).id;
-}
-
-void Scheduler::skip(Job& job, time::Instant scheduled_at, time::Instant now, std::string reason) {
-  Run& run = new_run(job, scheduled_at, now, RunState::skipped);
-  run.reason = std::move(reason);
 }
 
 void Scheduler::catch_up(Job& job, time::Instant now, std::string_view why) {
@@ -704,9 +707,7 @@ void Scheduler::activate(Run& run, time::Instant now) {
   if (!job.graph) return set_state(run, RunState::queued);
   set_state(run, RunState::running);  // a job run: its tasks start now
   run.started_at = now;
-  graphs_.emplace(run.id,
-                  GraphRun{job.graph, Readiness(*job.graph), std::vector<int64_t>(job.graph->size())});
-  advance(run.id, now);
+  start_graph(run, now);
 }
 
 bool Scheduler::waits_for_upstream(const Run& run) const {
@@ -767,14 +768,17 @@ void Scheduler::wait_upstream(int64_t id, time::Instant now) {
   activate(waiting, now);
 }
 
+bool Scheduler::drop_if_gone(Job& job) {
+  if (job.state != JobState::deleted || !job.runs.empty()) return false;
+  const int64_t id = job.id;
+  job_order_.erase(std::find(job_order_.begin(), job_order_.end(), id));
+  jobs_.erase(id);  // `job` dangles from here
+  removed_jobs_.push_back(id);
+  return true;
+}
+
 void Scheduler::apply_retention(Job& job) {
-  if (job.state == JobState::deleted && job.runs.empty()) {
-    const int64_t id = job.id;
-    job_order_.erase(std::find(job_order_.begin(), job_order_.end(), id));
-    jobs_.erase(id);
-    removed_jobs_.push_back(id);
-    return;
-  }
+  if (drop_if_gone(job)) return;
   const auto keep = static_cast<size_t>(job.spec.keep_runs);
   size_t i = 0;
   while (job.runs.size() > keep && i < job.runs.size()) {
@@ -793,12 +797,7 @@ void Scheduler::remove_run(Job& job, int64_t id) {
     for (int64_t c : it->second.children)
       if (runs_.erase(c)) removed_runs_.push_back(c);
   if (runs_.erase(id)) removed_runs_.push_back(id);
-  if (job.state == JobState::deleted && job.runs.empty()) {
-    const int64_t job_id = job.id;
-    job_order_.erase(std::find(job_order_.begin(), job_order_.end(), job_id));
-    jobs_.erase(job_id);  // `job` dangles from here
-    removed_jobs_.push_back(job_id);
-  }
+  drop_if_gone(job);
 }
 
 void Scheduler::sweep(time::Instant now) {
@@ -1066,12 +1065,7 @@ void Scheduler::resume(time::Instant now) {
         finished.emplace_back(run.finished_at.value_or(run.created_at), id);
       continue;
     }
-    const Job& job = job_of(run);
-    GraphRun g{job.graph, Readiness(*job.graph), std::vector<int64_t>(job.graph->size())};
-    for (int64_t c : run.children)
-      if (auto t = job.graph->find(runs_.at(c).task)) g.latest[static_cast<size_t>(*t)] = c;
-    graphs_.emplace(id, std::move(g));
-    advance(id, now);
+    start_graph(run, now);
   }
   std::sort(finished.begin(), finished.end());
   for (const auto& [at, id] : finished) finish_order_.push_back(id);

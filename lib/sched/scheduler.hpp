@@ -114,7 +114,7 @@ class Scheduler {
   const Job* job(int64_t id) const;
   const Run* run(int64_t id) const;
   const TaskSpec* task_of(const Run& run) const;  // a task run's task, else null
-  bool has_process(const Run& run) const;          // all runs but a graph's job runs
+  bool has_process(const Run& run) const;         // all runs but a graph's job runs
   template <class F>
   void for_each_job(F f) const {
     for (int64_t id : job_order_) f(jobs_.at(id));
@@ -154,6 +154,8 @@ class Scheduler {
     Readiness readiness;
     std::vector<int64_t> latest;  // by task: its newest task run, or 0
   };
+  // A job run's readiness, from its task runs so far, and its first advance.
+  void start_graph(Run& job_run, time::Instant now);
   // Starts the tasks that became ready, records those skipped, and ends the
   // job run when every task has ended.
   void advance(int64_t job_run, time::Instant now);
@@ -179,7 +181,6 @@ class Scheduler {
   // Fires from job.next_fire up to now at once (jobd was down, the job was
   // paused, the loop was late): the catch-up policy decides what runs.
   void catch_up(Job& job, time::Instant now, std::string_view why);
-  void skip(Job& job, time::Instant scheduled_at, time::Instant now, std::string reason);
   void enqueue(Run& run);
   void set_state(Run& run, RunState to);
   void set_state(Job& job, JobState to);
@@ -190,6 +191,8 @@ class Scheduler {
   void apply_retention(Job& job);
   void sweep(time::Instant now);
   void remove_run(Job& job, int64_t run);
+  // A deleted job goes with its last run: true if it went (`job` dangles).
+  bool drop_if_gone(Job& job);
   void timeout_or_cancel_grace(Run& run, time::Instant now);
   Job& job_of(const Run& run) { return jobs_.at(run.job); }
   void mark(const Job& job) { dirty_jobs_.push_back(job.id); }
