@@ -34,6 +34,7 @@ T must(job::Result<T> r) {
 }
 
 void add_cron(CLI::App& app);
+void add_import_crontab(CLI::App& app);
 void add_submit(CLI::App& app);
 void add_list(CLI::App& app);
 void add_show(CLI::App& app);

@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   jobctl::add_delete(app);
   jobctl::add_status(app);
   jobctl::add_cron(app);
+  jobctl::add_import_crontab(app);
 
   try {
     app.parse(argc, argv);
