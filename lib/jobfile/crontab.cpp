@@ -457,8 +457,13 @@ class Importer {
       std::string m(words[0]);
       for (char& c : m) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       if (m == "@reboot") {
-        warn("@reboot has no equivalent (jobs run on schedules, not at boot); the line is kept as a comment");
-        keep_as_comment(text, "@reboot has no equivalent in jobd (jobs run on schedules, not at boot):");
+        warn(
+            "@reboot has no equivalent: cron runs it at boot, jobd's @reboot each time jobd starts; "
+            "the line is kept as a comment");
+        keep_as_comment(text,
+                        fmt::format("line {} not imported: @reboot has no equivalent (cron runs it at boot, "
+                                    "jobd's @reboot each time jobd starts)",
+                                    line_));
         return;
       }
       if (std::find(kMacros.begin(), kMacros.end(), m) == kMacros.end())

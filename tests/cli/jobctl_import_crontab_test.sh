@@ -39,7 +39,7 @@ f="$fixtures/crontab.txt"
 want_err="jobctl: $f:4: MAILTO has no equivalent yet (notifications arrive later); ignored
 jobctl: $f:5: SHELL=/bin/bash: jobd runs string commands with /bin/sh; commands are kept as written, so check those that need another shell
 jobctl: $f:19: '%' in the command: cron sends the text after it to the command's stdin, and jobd gives commands no stdin; the command is kept up to the '%'
-jobctl: $f:21: @reboot has no equivalent (jobs run on schedules, not at boot); the line is kept as a comment
+jobctl: $f:21: @reboot has no equivalent: cron runs it at boot, jobd's @reboot each time jobd starts; the line is kept as a comment
 jobctl: $f:22: invalid cron expression \"61 * * * *\": minute: 61 is out of range 0-59
 jobctl: $f:23: too few fields: @daily needs a command after it"
 [ "$(cat "$err")" = "$want_err" ] || fail "crontab.txt: stderr differs from:

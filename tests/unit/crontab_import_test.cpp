@@ -157,10 +157,12 @@ TEST_CASE("@reboot has no equivalent: a warning, and the line kept as a comment"
   const auto i = import("@reboot /usr/local/bin/warm-cache --all\n@daily backup\n");
   CHECK(i.result.errors.empty());
   CHECK(i.result.warnings ==
-        Lines{"crontab:1: @reboot has no equivalent (jobs run on schedules, not at boot); the line is kept "
-              "as a comment"});
+        Lines{"crontab:1: @reboot has no equivalent: cron runs it at boot, jobd's @reboot each time jobd "
+              "starts; the line is kept as a comment"});
   CHECK(job_names(i) == Lines{"backup"});
-  CHECK(i.result.toml.find("# @reboot /usr/local/bin/warm-cache --all\n") != std::string::npos);
+  CHECK(i.result.toml.find("\n# line 1 not imported: @reboot has no equivalent (cron runs it at boot, jobd's "
+                           "@reboot each time jobd starts)\n# @reboot /usr/local/bin/warm-cache --all\n") !=
+        std::string::npos);
 }
 
 TEST_CASE("an unknown macro is an error; @every is not cron's") {
@@ -481,14 +483,13 @@ TEST_CASE("system crontabs: a user column; the user is a comment, with one warni
       "@reboot root /usr/local/bin/on-boot\n",
       true);
   CHECK(i.result.errors.empty());
-  CHECK(
-      i.result.warnings ==
-      Lines{"crontab:3: user \"root\": jobs run as jobd's user until run-as arrives (a later issue); the "
-            "user is kept as a comment",
-            "crontab:5: user \"www-data\": jobs run as jobd's user until run-as arrives (a later issue); "
-            "the user is kept as a comment",
-            "crontab:6: @reboot has no equivalent (jobs run on schedules, not at boot); the line is kept as "
-            "a comment"});
+  CHECK(i.result.warnings ==
+        Lines{"crontab:3: user \"root\": jobs run as jobd's user until run-as arrives (a later issue); the "
+              "user is kept as a comment",
+              "crontab:5: user \"www-data\": jobs run as jobd's user until run-as arrives (a later issue); "
+              "the user is kept as a comment",
+              "crontab:6: @reboot has no equivalent: cron runs it at boot, jobd's @reboot each time jobd "
+              "starts; the line is kept as a comment"});
   CHECK(job_names(i) == Lines{"run-parts", "run-parts-2", "php"});
   CHECK(value(i, "run-parts", "schedule") == "17 * * * *");
   CHECK(value(i, "run-parts", "command") == "cd / && run-parts --report /etc/cron.hourly");
