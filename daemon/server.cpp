@@ -40,8 +40,10 @@ bool socket_in_use(const sockaddr_un& addr) {
 
 }  // namespace
 
-Server::Server(Options options, std::unique_ptr<job::store::Store> store, job::time::Zone zone)
-    : options_(std::move(options)),
+Server::Server(CommandLine command_line, Options options, std::unique_ptr<job::store::Store> store,
+               job::time::Zone zone)
+    : command_line_(std::move(command_line)),
+      options_(std::move(options)),
       store_(std::move(store)),
       zone_(zone),
       sched_(sched::Config{.slots = options_.slots,
@@ -158,24 +160,37 @@ std::optional<Error> Server::start() {
   mkdir((options_.state_dir + "/logs").c_str(), 0750);
   uv_pipe_init(loop_, &listener_, 0);
   listener_.data = this;
-  const auto addr = proto::unix_address(options_.socket_path);
-  if (!addr)
-    return Error{Errc::invalid_argument,
-                 fmt::format("socket path too long ({} bytes, at most {}): {}", options_.socket_path.size(),
-                             sizeof(sockaddr_un::sun_path) - 1, options_.socket_path)};
-  if (socket_in_use(*addr))
-    return Error{Errc::internal, fmt::format("another jobd is listening on {}", options_.socket_path)};
-  unlink(options_.socket_path.c_str());  // stale: nobody answers on it
-  const mode_t old_mask = umask(0177);   // the socket is 0600 until jobd knows identities
-  int rc = uv_pipe_bind(&listener_, options_.socket_path.c_str());
-  umask(old_mask);
+  auto activated = systemd::activated_socket();
+  if (!activated) return activated.error();
+  socket_activated_ = *activated >= 0;
+  std::string listening_on = options_.socket_path;
+  int rc = 0;
+  if (socket_activated_) {
+    // The socket is systemd's choice: status reports it, reloads ignore jobd.toml's.
+    rc = uv_pipe_open(&listener_, *activated);
+    char path[sizeof(sockaddr_un::sun_path)] = {};
+    size_t size = sizeof path;
+    if (rc == 0 && uv_pipe_getsockname(&listener_, path, &size) == 0) options_.socket_path.assign(path, size);
+    listening_on = options_.socket_path + " (from systemd)";
+  } else {
+    const auto addr = proto::unix_address(options_.socket_path);
+    if (!addr)
+      return Error{Errc::invalid_argument,
+                   fmt::format("socket path too long ({} bytes, at most {}): {}", options_.socket_path.size(),
+                               sizeof(sockaddr_un::sun_path) - 1, options_.socket_path)};
+    if (socket_in_use(*addr))
+      return Error{Errc::internal, fmt::format("another jobd is listening on {}", options_.socket_path)};
+    unlink(options_.socket_path.c_str());  // stale: nobody answers on it
+    const mode_t old_mask = umask(0177);   // the socket is 0600 until jobd knows identities
+    rc = uv_pipe_bind(&listener_, options_.socket_path.c_str());
+    umask(old_mask);
+  }
   if (rc == 0)
     rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), SOMAXCONN, [](uv_stream_t* l, int status) {
       if (status == 0) handle_owner<Server>(l)->on_connection();
     });
   if (rc != 0)
-    return Error{Errc::internal,
-                 fmt::format("cannot listen on {}: {}", options_.socket_path, uv_strerror(rc))};
+    return Error{Errc::internal, fmt::format("cannot listen on {}: {}", listening_on, uv_strerror(rc))};
   listening_ = true;
 
   spawner_ = std::make_unique<Spawner>(loop_, [this](SpawnResult r) { on_spawned(std::move(r)); });
@@ -202,8 +217,14 @@ std::optional<Error> Server::start() {
     uv_signal_start(
         handle, [](uv_signal_t* s, int n) { handle_owner<Server>(s)->begin_shutdown(n); }, signum);
   }
-  log(Level::info, "jobd: listening on {} ({} jobs, {} slots, state in {})", options_.socket_path,
-      sched_.job_count(), options_.slots, options_.state_dir);
+  uv_signal_init(loop_, &sighup_);
+  sighup_.data = this;
+  uv_signal_start(
+      &sighup_, [](uv_signal_t* s, int) { handle_owner<Server>(s)->reload(); }, SIGHUP);
+  log(Level::info, "jobd: listening on {} ({} jobs, {} slots, state in {})", listening_on, sched_.job_count(),
+      options_.slots, options_.state_dir);
+  notifier_.start(loop_, fmt::format("listening on {} ({} jobs, {} slots)", listening_on, sched_.job_count(),
+                                     options_.slots));
   return std::nullopt;
 }
 
@@ -220,10 +241,11 @@ void Server::run() {
   }
   adopted_.clear();
   spawner_->close();
+  notifier_.close();
   for (uv_handle_t* h :
        {reinterpret_cast<uv_handle_t*>(&check_), reinterpret_cast<uv_handle_t*>(&timer_poll_),
         reinterpret_cast<uv_handle_t*>(&sigchld_), reinterpret_cast<uv_handle_t*>(&sigterm_),
-        reinterpret_cast<uv_handle_t*>(&sigint_)})
+        reinterpret_cast<uv_handle_t*>(&sigint_), reinterpret_cast<uv_handle_t*>(&sighup_)})
     if (!uv_is_closing(h)) uv_close(h, nullptr);
   uv_run(loop_, UV_RUN_DEFAULT);
   if (timer_fd_ >= 0) close(timer_fd_);
@@ -419,9 +441,10 @@ void Server::begin_shutdown(int signum) {
   stopping_ = true;
   log(Level::info, "jobd: {} received: stopping ({} running)", signum == SIGTERM ? "SIGTERM" : "SIGINT",
       sched_.running());
+  notifier_.stopping(fmt::format("stopping ({} running)", sched_.running()));
   if (listening_) {
     uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
-    unlink(options_.socket_path.c_str());
+    if (!socket_activated_) unlink(options_.socket_path.c_str());
     listening_ = false;
   }
   sched_.shutdown(now());

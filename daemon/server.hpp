@@ -13,30 +13,24 @@
 #include <unordered_map>
 #include <vector>
 
+#include "config.hpp"
 #include "executor.hpp"
 #include "proto/codec.hpp"
 #include "proto/protocol.hpp"
 #include "sched/scheduler.hpp"
 #include "spawner.hpp"
 #include "store/store.hpp"
+#include "systemd.hpp"
 
 namespace jobd {
 
 namespace proto = job::proto;
 namespace store = job::store;
 
-struct Options {
-  std::string state_dir;
-  std::string socket_path;
-  int slots = 1;
-  job::time::Duration kill_grace = std::chrono::seconds{10};
-  job::time::Duration keep_for = std::chrono::days{30};  // finished runs older than this are removed
-  int64_t log_max_bytes = 10 << 20;                      // per stream; the tail is kept
-};
-
 class Server {
  public:
-  Server(Options options, std::unique_ptr<store::Store> store, job::time::Zone zone);
+  // `command_line` is read again, with its jobd.toml, on SIGHUP.
+  Server(CommandLine command_line, Options options, std::unique_ptr<store::Store> store, job::time::Zone zone);
   ~Server();
 
   // Restores the saved state, recovers runs left `running`, starts listening.
@@ -97,11 +91,18 @@ class Server {
   void finished(int64_t run);
   void arm_timer();
   void begin_shutdown(int signum);
+  // SIGHUP (reload.cpp): reads the command line's jobd.toml again and applies
+  // what may change while running, then calls rescan_jobs_dir(), whether the
+  // file was good or not (a bad one is logged and the settings stay).
+  void reload();
+  // Applies the *.toml files of options_.jobs_dir (jobs_dir.cpp).
+  void rescan_jobs_dir();
   LogPaths log_paths(int64_t run) const;
   std::string run_owner(const job::sched::Run& run) const;  // "job X", or "job X, task T of rN" in logs
   proto::Json run_json(const job::sched::Run& run) const;
   proto::Json job_json(const job::sched::Job& job) const;
 
+  CommandLine command_line_;
   Options options_;
   std::unique_ptr<store::Store> store_;
   job::time::Zone zone_;
@@ -114,7 +115,8 @@ class Server {
   // milliseconds and fires up to one late) and following wall-clock changes.
   int timer_fd_ = -1;
   uv_poll_t timer_poll_{};
-  uv_signal_t sigchld_{}, sigterm_{}, sigint_{};
+  uv_signal_t sigchld_{}, sigterm_{}, sigint_{}, sighup_{};
+  systemd::Notifier notifier_;
   uint64_t next_session_ = 1;
   std::unordered_map<uint64_t, Session*> sessions_;
   std::unordered_map<pid_t, int64_t> pids_;  // running child -> run
@@ -129,6 +131,7 @@ class Server {
   std::chrono::steady_clock::time_point started_;
   bool stopping_ = false;
   bool listening_ = false;
+  bool socket_activated_ = false;  // systemd's socket: not ours to unlink
 };
 
 }  // namespace jobd

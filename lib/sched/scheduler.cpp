@@ -69,6 +69,20 @@ constexpr int64_t kCountLimit = 200'000;
 
 Scheduler::Scheduler(Config config) : config_(std::move(config)), rng_(config_.seed) {}
 
+void Scheduler::reconfigure(const Config& config) {
+  const bool sooner = config.keep_for < config_.keep_for;
+  config_.slots = config.slots;
+  config_.kill_grace = config.kill_grace;
+  config_.keep_for = config.keep_for;
+  if (!sooner || !sweep_armed_) return;
+  // The armed sweep counted with the longer keep_for: replace it with one now.
+  std::vector<Timer> others;
+  for (; !timers_.empty(); timers_.pop())
+    if (timers_.top().kind != Timer::Kind::sweep) others.push_back(timers_.top());
+  timers_ = decltype(timers_)(std::greater<>(), std::move(others));
+  timers_.push({Timer::Kind::sweep, time::Instant::min(), 0});
+}
+
 Result<Job> Scheduler::validate(JobSpec spec, time::Instant now) const {
   Job job;
   job.id = next_job_id_;

@@ -122,6 +122,11 @@ class Scheduler {
   // Runs newest first, all or one job's, at most `limit`.
   std::vector<const Run*> recent_runs(const Job* job, size_t limit) const;
   int slots() const { return config_.slots; }
+  // Settings from a reloaded configuration (the seed and the local zone stay).
+  // More slots start queued runs at the next tick; fewer stop no running
+  // run. A new kill_grace counts for kills decided afterwards; a shorter
+  // keep_for removes what it no longer keeps at the next tick.
+  void reconfigure(const Config& config);
   int running() const { return running_; }
   size_t queued() const { return queued_; }
   size_t job_count() const { return jobs_.size(); }

@@ -1,0 +1,215 @@
+#include "config.hpp"
+
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <fmt/ranges.h>
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "proto/paths.hpp"
+
+namespace jobd {
+
+using job::Errc;
+using job::Error;
+
+namespace {
+
+constexpr std::array<std::string_view, 9> kKeys = {"state_dir",     "socket",     "slots",
+                                                   "jobs_dir",      "kill_grace", "keep_for",
+                                                   "log_max_bytes", "log_level",  "defaults"};
+
+constexpr std::array<Level, 4> kLevels = {Level::debug, Level::info, Level::warning, Level::error};
+
+struct Invalid {
+  std::string message;
+};
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : std::string();
+}
+
+std::string absolute(const std::string& path) {
+  return std::filesystem::absolute(path).lexically_normal().string();
+}
+
+// A TOML value as JSON; see Options::defaults.
+job::proto::Json to_json(const toml::node& node) {
+  using job::proto::Json;
+  if (const auto* t = node.as_table()) {
+    Json object = Json::object();
+    for (const auto& [key, value] : *t) object[std::string(key.str())] = to_json(value);
+    return object;
+  }
+  if (const auto* a = node.as_array()) {
+    Json array = Json::array();
+    for (const auto& value : *a) array.push_back(to_json(value));
+    return array;
+  }
+  if (const auto* s = node.as_string()) return s->get();
+  if (const auto* i = node.as_integer()) return i->get();
+  if (const auto* f = node.as_floating_point()) return f->get();
+  if (const auto* b = node.as_boolean()) return b->get();
+  std::ostringstream text;
+  if (const auto* d = node.as_date()) text << d->get();
+  if (const auto* t = node.as_time()) text << t->get();
+  if (const auto* dt = node.as_date_time()) text << dt->get();
+  return text.str();
+}
+
+// Applies the settings of the jobd.toml at `path` to `o`, but for those the
+// command line gave.
+void read_file(const std::string& path, const CommandLine& given, Options& o) {
+  if (access(path.c_str(), R_OK) != 0) throw Invalid{fmt::format("{}: {}", path, std::strerror(errno))};
+  toml::table t;
+  try {
+    t = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    const auto& where = e.source().begin;
+    throw Invalid{fmt::format("{}:{}:{}: {}", path, where.line, where.column, e.description())};
+  }
+  for (const auto& [key, value] : t) {
+    const auto at = [&, k = key] {
+      return fmt::format("{}:{}:{}: {}", path, k.source().begin.line, k.source().begin.column, k.str());
+    };
+    const auto string = [&](const char* what) {
+      auto s = value.value<std::string>();
+      if (!s || s->empty()) throw Invalid{fmt::format("{}: expected {} as a string", at(), what)};
+      return *s;
+    };
+    // A duration setting's value; `example` shows what one looks like.
+    const auto duration = [&](const char* example) {
+      auto s = value.value<std::string>();
+      auto d = s ? job::time::parse_duration(*s) : job::Result<job::time::Duration>(Error{});
+      if (!s || !d)
+        throw Invalid{at() + ": " +
+                      (s ? d.error().message : fmt::format("expected a duration such as \"{}\"", example))};
+      return *d;
+    };
+    if (key == "state_dir") {
+      auto s = string("a directory");
+      if (!given.state_dir) o.state_dir = s;
+    } else if (key == "socket") {
+      auto s = string("a path");
+      if (!given.socket_path) o.socket_path = s;
+    } else if (key == "jobs_dir") {
+      auto s = string("a directory");
+      if (!given.jobs_dir) o.jobs_dir = s;
+    } else if (key == "slots") {
+      auto n = value.value<int64_t>();
+      if (!value.is_integer() || !n || *n < 1 || *n > 100000)
+        throw Invalid{at() + ": expected a number of slots, 1 to 100000"};
+      if (!given.slots) o.slots = static_cast<int>(*n);
+    } else if (key == "kill_grace") {
+      o.kill_grace = duration("10s");
+    } else if (key == "keep_for") {
+      o.keep_for = duration("30d");
+    } else if (key == "log_max_bytes") {
+      auto n = value.value<int64_t>();
+      if (!value.is_integer() || !n || *n < 1) throw Invalid{at() + ": expected a positive number of bytes"};
+      o.log_max_bytes = *n;
+    } else if (key == "log_level") {
+      auto s = value.value<std::string>();
+      auto level =
+          std::find_if(kLevels.begin(), kLevels.end(), [&](Level l) { return s && level_name(l) == *s; });
+      if (level == kLevels.end())
+        throw Invalid{
+            fmt::format("{}: {} is not a log level (expected \"debug\", \"info\", \"warning\" or \"error\")",
+                        at(), s ? fmt::format("\"{}\"", *s) : std::string("the value"))};
+      o.log_level = *level;
+    } else if (key == "defaults") {
+      if (!value.is_table()) throw Invalid{at() + ": expected a table ([defaults])"};
+      o.defaults = to_json(value);
+    } else {
+      auto near = closest_word(key.str(), kKeys);
+      throw Invalid{fmt::format("{}:{}:{}: unknown setting \"{}\" ({})", path, key.source().begin.line,
+                                key.source().begin.column, key.str(),
+                                near ? fmt::format("did you mean \"{}\"?", *near)
+                                     : fmt::format("expected one of: {}", fmt::join(kKeys, ", ")))};
+    }
+  }
+}
+
+}  // namespace
+
+std::string default_jobs_dir() {
+  if (geteuid() == 0) return "/etc/jobd/jobs.d";
+  if (auto xdg = env("XDG_CONFIG_HOME"); !xdg.empty()) return xdg + "/jobd/jobs.d";
+  return env("HOME") + "/.config/jobd/jobs.d";
+}
+
+std::string_view level_name(Level level) {
+  switch (level) {
+    case Level::debug:
+      return "debug";
+    case Level::info:
+      return "info";
+    case Level::warning:
+      return "warning";
+    case Level::error:
+      return "error";
+  }
+  return "info";
+}
+
+std::optional<std::string_view> closest_word(std::string_view word,
+                                             std::span<const std::string_view> candidates) {
+  // Optimal string alignment distance, row by row.
+  const auto distance = [&](std::string_view a, std::string_view b) {
+    std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+    for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+    for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+    for (size_t i = 1; i <= a.size(); ++i)
+      for (size_t j = 1; j <= b.size(); ++j) {
+        d[i][j] =
+            std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+        if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+          d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    return d[a.size()][b.size()];
+  };
+  std::optional<std::string_view> best;
+  size_t best_distance = 3;
+  for (std::string_view c : candidates)
+    if (const size_t n = distance(word, c); n < best_distance) {
+      best = c;
+      best_distance = n;
+    }
+  return best;
+}
+
+job::Result<Options> load_options(const CommandLine& command_line) {
+  Options o;
+  o.slots = command_line.slots.value_or(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  o.state_dir = command_line.state_dir.value_or("");
+  o.socket_path = command_line.socket_path.value_or("");
+  o.jobs_dir = command_line.jobs_dir.value_or("");
+  try {
+    if (!command_line.config_path.empty()) read_file(command_line.config_path, command_line, o);
+  } catch (const Invalid& e) {
+    return Error{Errc::invalid_argument, e.message};
+  }
+  if (o.state_dir.empty()) o.state_dir = job::proto::default_state_dir();
+  if (o.socket_path.empty()) o.socket_path = job::proto::default_socket_path();
+  if (o.jobs_dir.empty()) o.jobs_dir = default_jobs_dir();
+  o.state_dir = absolute(o.state_dir);
+  o.jobs_dir = absolute(o.jobs_dir);
+  if (!job::proto::unix_address(o.socket_path))
+    return Error{Errc::invalid_argument,
+                 fmt::format("socket path too long ({} bytes, at most {}): {}", o.socket_path.size(),
+                             sizeof(sockaddr_un::sun_path) - 1, o.socket_path)};
+  return o;
+}
+
+}  // namespace jobd

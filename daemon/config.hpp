@@ -1,0 +1,61 @@
+// jobd's settings. Each comes from the command line if a flag gave it, else
+// from jobd.toml (jobd(8), CONFIGURATION), else from its default.
+// load_options() computes them all: at start-up, for --check-config, and
+// again on SIGHUP. It reads the file and nothing else: no lock, no socket,
+// no database.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "error.hpp"
+#include "log.hpp"
+#include "proto/codec.hpp"
+#include "time/duration.hpp"
+
+namespace jobd {
+
+struct Options {
+  std::string state_dir;  // absolute
+  std::string socket_path;
+  int slots = 1;
+  job::time::Duration kill_grace = std::chrono::seconds{10};
+  job::time::Duration keep_for = std::chrono::days{30};  // finished runs older than this are removed
+  int64_t log_max_bytes = 10 << 20;                      // per stream; the tail is kept
+  std::string jobs_dir;                                  // absolute; watched if it exists
+  Level log_level = Level::info;
+  // jobd.toml's [defaults] as written, a JSON object (empty without one):
+  // TOML strings, numbers, booleans, arrays and tables as their JSON
+  // counterparts, dates and times as their TOML spelling (RFC 3339 for an
+  // offset date-time). Only its being a table is checked here; its keys are
+  // a jobs.toml [defaults]'s, validated where they are used.
+  job::proto::Json defaults = job::proto::Json::object();
+};
+
+// What the command line said: a flag given wins over jobd.toml.
+struct CommandLine {
+  std::string config_path;  // empty: no jobd.toml
+  std::optional<std::string> state_dir, socket_path, jobs_dir;
+  std::optional<int> slots;
+};
+
+// The options of this command line and its jobd.toml. An error
+// (Errc::invalid_argument) reads "FILE:LINE:COLUMN: KEY: what is wrong".
+job::Result<Options> load_options(const CommandLine& command_line);
+
+// Where jobs.toml files are watched by default: /etc/jobd/jobs.d as root,
+// else $XDG_CONFIG_HOME/jobd/jobs.d, i.e. ~/.config/jobd/jobs.d.
+std::string default_jobs_dir();
+
+// The candidate nearest `word`, if one is within two edits (an insertion, a
+// deletion, a substitution, or a swap of neighbours), for "did you mean".
+std::optional<std::string_view> closest_word(std::string_view word,
+                                             std::span<const std::string_view> candidates);
+
+// "debug", "info", "warning" or "error".
+std::string_view level_name(Level level);
+
+}  // namespace jobd

@@ -1,0 +1,53 @@
+// SIGHUP: jobd.toml again, applied while running (jobd(8), SIGNALS).
+#include <fmt/ranges.h>
+
+#include "log.hpp"
+#include "server.hpp"
+
+namespace jobd {
+
+void Server::reload() {
+  if (stopping_) return;
+  notifier_.reloading();
+  auto fresh = load_options(command_line_);
+  if (!fresh) {
+    log(Level::error, "jobd: cannot reload the configuration, keeping the current one: {}",
+        fresh.error().message);
+  } else {
+    Options& now = *fresh;
+    std::vector<std::string> changes;
+    const auto compare = [&](std::string_view key, const auto& before, const auto& after) {
+      if (before != after) changes.push_back(fmt::format("{} {} -> {}", key, before, after));
+    };
+    compare("slots", options_.slots, now.slots);
+    compare("kill_grace", job::time::format_duration(options_.kill_grace),
+            job::time::format_duration(now.kill_grace));
+    compare("keep_for", job::time::format_duration(options_.keep_for),
+            job::time::format_duration(now.keep_for));
+    compare("log_max_bytes", options_.log_max_bytes, now.log_max_bytes);
+    compare("log_level", level_name(options_.log_level), level_name(now.log_level));
+    compare("jobs_dir", options_.jobs_dir, now.jobs_dir);
+    if (options_.defaults != now.defaults) changes.emplace_back("defaults");
+    // The database and the listener stay where they are until a restart.
+    if (now.state_dir != options_.state_dir)
+      log(Level::warning, "jobd: state_dir {} takes effect when jobd restarts; still using {}", now.state_dir,
+          options_.state_dir);
+    if (now.socket_path != options_.socket_path && !socket_activated_)
+      log(Level::warning, "jobd: socket {} takes effect when jobd restarts; still listening on {}",
+          now.socket_path, options_.socket_path);
+    now.state_dir = options_.state_dir;
+    now.socket_path = options_.socket_path;
+    options_ = std::move(now);
+    sched_.reconfigure(
+        {.slots = options_.slots, .kill_grace = options_.kill_grace, .keep_for = options_.keep_for});
+    // Under the level in force until now: the line that says it changes.
+    log(Level::info, "jobd: reloaded configuration{}",
+        changes.empty() ? std::string(" (no changes)") : fmt::format(" ({})", fmt::join(changes, ", ")));
+    min_log_level = options_.log_level;
+  }
+  rescan_jobs_dir();
+  notifier_.ready(
+      fmt::format("{} jobs, {} slots, {} running", sched_.job_count(), sched_.slots(), sched_.running()));
+}
+
+}  // namespace jobd
