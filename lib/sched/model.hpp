@@ -106,6 +106,10 @@ struct JobSpec {
   // Upstream runs this (run-now) job waits for.
   std::vector<AfterSpec> after;
 
+  // Created paused. An update (`jobctl apply`) pauses or resumes the job only
+  // when this changes, so that a `jobctl pause` outlives re-applying a file.
+  bool paused = false;
+
   friend bool operator==(const JobSpec&, const JobSpec&) = default;
 };
 
@@ -118,9 +122,16 @@ std::optional<JobSpec::Concurrency> concurrency_from(std::string_view s);
 std::string_view name(JobSpec::Catchup c);
 std::optional<JobSpec::Catchup> catchup_from(std::string_view s);
 
+// A job's task graph with the tasks it was built from. A job run in progress
+// keeps the one it started with, whatever updates of the job come meanwhile.
+struct JobGraph : Graph {
+  std::vector<TaskSpec> tasks;
+};
+
 struct Job {
   int64_t id = 0;
   JobSpec spec;
+  std::string source;  // the file it was applied from (absolute path); empty: submitted
   JobState state = JobState::active;
   time::Instant created_at{};
   std::optional<time::Instant> next_fire;
@@ -129,7 +140,7 @@ struct Job {
   time::Zone zone{};
   std::vector<int64_t> runs;           // top-level runs (not task runs), oldest first
   int active = 0;                      // of those, runs not yet final (derived)
-  std::shared_ptr<const Graph> graph;  // of spec.tasks, if any (derived)
+  std::shared_ptr<const JobGraph> graph;  // of spec.tasks, if any (derived)
 };
 
 struct Run {

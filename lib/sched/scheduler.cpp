@@ -62,6 +62,29 @@ std::string deadline_reason(time::Duration deadline) {
   return fmt::format("not started within its starting deadline ({})", time::format_duration(deadline));
 }
 
+// A job's task graph, checked and indexed, with the tasks it was built from.
+Result<std::shared_ptr<const JobGraph>> make_graph(const std::vector<TaskSpec>& tasks) {
+  std::vector<TaskDecl> decls;
+  decls.reserve(tasks.size());
+  for (const TaskSpec& t : tasks) decls.push_back({t.name, t.after, t.trigger});
+  auto graph = build_graph(decls);
+  if (!graph) return graph.error();
+  auto out = std::make_shared<JobGraph>();
+  static_cast<Graph&>(*out) = std::move(*graph);
+  out->tasks = tasks;
+  return std::shared_ptr<const JobGraph>(std::move(out));
+}
+
+// Whether a run has a process is decided by its job having tasks: that must
+// not change under a run in progress.
+std::optional<Error> switch_problem(const Job& job, const JobSpec& spec) {
+  if (job.active > 0 && spec.tasks.empty() != job.spec.tasks.empty())
+    return invalid(fmt::format("job {} has a run in progress: it cannot switch between a command and tasks "
+                               "until the run ends",
+                               job.spec.name));
+  return std::nullopt;
+}
+
 // Counting missed fires stops here; the newest ones are then found from the end.
 constexpr int64_t kCountLimit = 200'000;
 
@@ -83,9 +106,9 @@ void Scheduler::reconfigure(const Config& config) {
   timers_.push({Timer::Kind::sweep, time::Instant::min(), 0});
 }
 
-Result<Job> Scheduler::validate(JobSpec spec, time::Instant now) const {
+Result<Job> Scheduler::validate(JobSpec spec, time::Instant now, const Job* updating) const {
   Job job;
-  job.id = next_job_id_;
+  job.id = updating ? updating->id : next_job_id_;
   job.created_at = now;
   if (!spec.name.empty()) {
     if (!valid_name(spec.name))
@@ -95,7 +118,7 @@ Result<Job> Scheduler::validate(JobSpec spec, time::Instant now) const {
                       spec.name));
     if (parse_ref(spec.name, 'j') || parse_ref(spec.name, 'r'))
       return invalid(fmt::format("name \"{}\" looks like a job or run id; choose another", spec.name));
-    if (names_.contains(spec.name))
+    if (!updating && names_.contains(spec.name))
       return Error{Errc::name_taken, fmt::format("a job named \"{}\" already exists", spec.name)};
   }
   const std::string seed = spec.name.empty() ? job_ref(job.id) : spec.name;
@@ -148,11 +171,10 @@ Result<Job> Scheduler::validate(JobSpec spec, time::Instant now) const {
       }
     }
   }
+  if (spec.paused && spec.trigger == JobSpec::Trigger::now)
+    return invalid("paused: a job without a schedule runs once, when created; give it a schedule, at or every");
   if (!spec.tasks.empty()) {
-    std::vector<TaskDecl> decls;
-    decls.reserve(spec.tasks.size());
-    for (const TaskSpec& t : spec.tasks) decls.push_back({t.name, t.after, t.trigger});
-    auto graph = build_graph(decls);
+    auto graph = make_graph(spec.tasks);
     if (!graph) return graph.error();
     for (const TaskSpec& t : spec.tasks) {
       auto in_task = [&](const Error& e) {
@@ -165,7 +187,7 @@ Result<Job> Scheduler::validate(JobSpec spec, time::Instant now) const {
                                 t.jitter.value_or(spec.jitter)))
         return in_task(*e);
     }
-    job.graph = std::make_shared<const Graph>(std::move(*graph));
+    job.graph = std::move(*graph);
   }
   if (spec.starting_deadline < time::Duration::zero())
     return invalid("starting_deadline must not be negative");
@@ -174,11 +196,12 @@ Result<Job> Scheduler::validate(JobSpec spec, time::Instant now) const {
   return job;
 }
 
-Result<int64_t> Scheduler::submit(JobSpec spec, time::Instant now) {
+Result<int64_t> Scheduler::submit(JobSpec spec, time::Instant now, std::string source) {
   auto validated = validate(std::move(spec), now);
   if (!validated) return validated.error();
   Job& job = jobs_[next_job_id_] = std::move(*validated);
   ++next_job_id_;
+  job.source = std::move(source);
   if (job.spec.name.empty()) job.spec.name = job_ref(job.id);
   names_.emplace(job.spec.name, job.id);
   job_order_.push_back(job.id);
@@ -213,8 +236,64 @@ Result<int64_t> Scheduler::submit(JobSpec spec, time::Instant now) {
       schedule_next(job, now);
       break;
   }
+  if (job.spec.paused) set_state(job, JobState::paused);
   mark(job);
   return job.id;
+}
+
+std::optional<Error> Scheduler::check(const JobSpec& spec, time::Instant now, int64_t updating) const {
+  const Job* job = updating ? this->job(updating) : nullptr;
+  if (job)
+    if (auto e = switch_problem(*job, spec)) return e;
+  auto validated = validate(spec, now, job);
+  return validated ? std::nullopt : std::optional<Error>(validated.error());
+}
+
+std::optional<Error> Scheduler::update(int64_t id, JobSpec spec, time::Instant now) {
+  Job& job = jobs_.at(id);
+  if (job.state == JobState::deleted) return Error{Errc::not_found, fmt::format("no job \"{}\"", job_ref(id))};
+  spec.name = job.spec.name;
+  if (auto e = switch_problem(job, spec)) return e;
+  auto validated = validate(std::move(spec), now, &job);
+  if (!validated) return validated.error();
+  Job updated = std::move(*validated);
+  const JobSpec& was = job.spec;
+  const bool rescheduled = was.trigger != updated.spec.trigger || was.cron != updated.spec.cron ||
+                           was.at != updated.spec.at || was.every != updated.spec.every ||
+                           was.tz != updated.spec.tz;
+  const bool pause_changed = was.paused != updated.spec.paused;
+  job.spec = std::move(updated.spec);
+  job.schedule = updated.schedule;
+  job.zone = updated.zone;
+  job.graph = std::move(updated.graph);  // job runs in progress keep theirs
+  if (rescheduled) {
+    job.next_fire.reset();
+    if (job.spec.trigger == JobSpec::Trigger::at) {
+      job.next_fire = job.spec.at;
+      timers_.push({Timer::Kind::fire, job.spec.at, job.id});
+    } else if (job.spec.trigger != JobSpec::Trigger::now) {
+      schedule_next(job, now);
+    }
+    if (job.state == JobState::completed && job.next_fire) set_state(job, JobState::active);
+  }
+  if (pause_changed && (job.state == JobState::active || job.state == JobState::paused)) {
+    if (job.spec.paused) {
+      set_state(job, JobState::paused);
+    } else if (job.state == JobState::paused) {
+      set_state(job, JobState::active);
+      catch_up(job, now, "paused");
+    }
+  }
+  retention_due_.push_back(job.id);  // keep_runs may have shrunk
+  mark(job);
+  return std::nullopt;
+}
+
+void Scheduler::set_source(int64_t id, std::string source) {
+  Job& job = jobs_.at(id);
+  if (job.source == source) return;
+  job.source = std::move(source);
+  mark(job);
 }
 
 void Scheduler::schedule_next(Job& job, time::Instant after) {
@@ -272,10 +351,11 @@ bool Scheduler::has_process(const Run& run) const { return run.parent != 0 || !j
 
 const TaskSpec* Scheduler::task_of(const Run& run) const {
   if (run.parent == 0) return nullptr;
-  const Job& job = jobs_.at(run.job);
-  const auto index = job.graph->find(run.task);
-  return index ? &job.spec.tasks[static_cast<size_t>(job.graph->declared[static_cast<size_t>(*index)])]
-               : nullptr;
+  // The graph its job run started with; once that has ended, the job's.
+  const auto g = graphs_.find(run.parent);
+  const JobGraph* graph = g != graphs_.end() ? g->second.graph.get() : jobs_.at(run.job).graph.get();
+  const auto index = graph ? graph->find(run.task) : std::nullopt;
+  return index ? &graph->tasks[static_cast<size_t>(graph->declared[static_cast<size_t>(*index)])] : nullptr;
 }
 
 Scheduler::Policy Scheduler::policy_of(const Run& run) const {
@@ -1006,10 +1086,8 @@ std::optional<Error> Scheduler::restore(Job job) {
     job.schedule.period = job.spec.every;
   }
   if (!job.spec.tasks.empty()) {
-    std::vector<TaskDecl> decls;
-    for (const TaskSpec& t : job.spec.tasks) decls.push_back({t.name, t.after, t.trigger});
-    auto graph = build_graph(decls);
-    if (graph) job.graph = std::make_shared<const Graph>(std::move(*graph));
+    auto graph = make_graph(job.spec.tasks);
+    if (graph) job.graph = std::move(*graph);
     // Validated at submit; a graph that no longer builds keeps the job from firing.
     if (!graph) {
       problem = graph.error();

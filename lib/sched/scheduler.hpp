@@ -60,8 +60,18 @@ class Scheduler {
   void resume(time::Instant now);
 
   // Validates the spec (errors name the field) and creates the job; a job to
-  // run now gets its run at once. Returns the job's id.
-  Result<int64_t> submit(JobSpec spec, time::Instant now);
+  // run now gets its run at once. `source`: the file it came from, if any.
+  // Returns the job's id.
+  Result<int64_t> submit(JobSpec spec, time::Instant now, std::string source = {});
+  // What submit(), or update() of job `updating`, would say of the spec,
+  // changing nothing: for all-or-nothing batches (`jobctl apply`).
+  std::optional<Error> check(const JobSpec& spec, time::Instant now, int64_t updating = 0) const;
+  // Replaces a job's spec; its name, id and history stay. Runs already
+  // started carry on as they were (a job run in progress keeps its tasks);
+  // the new spec applies to runs that start afterwards. A changed schedule
+  // fires next from now on; a change of `paused` pauses or resumes the job.
+  std::optional<Error> update(int64_t job, JobSpec spec, time::Instant now);
+  void set_source(int64_t job, std::string source);
 
   // Fires due jobs, enforces timeouts, and fills free slots by priority.
   void tick(time::Instant now);
@@ -147,7 +157,7 @@ class Scheduler {
     }
   };
 
-  Result<Job> validate(JobSpec spec, time::Instant now) const;
+  Result<Job> validate(JobSpec spec, time::Instant now, const Job* updating = nullptr) const;
   void schedule_next(Job& job, time::Instant after);
   // A new run of `job` in `state` (queued, pending, retrying or skipped), or
   // a task run of job run `parent`. A graph's queued job run starts at once.
@@ -155,7 +165,7 @@ class Scheduler {
                std::string task = {});
   // Graph jobs: one Readiness per job run in progress.
   struct GraphRun {
-    std::shared_ptr<const Graph> graph;  // keeps it alive with the run
+    std::shared_ptr<const JobGraph> graph;  // the one it started with, kept alive with the run
     Readiness readiness;
     std::vector<int64_t> latest;  // by task: its newest task run, or 0
   };

@@ -30,6 +30,7 @@ struct JobEdge {
 constexpr JobEdge kJobEdges[] = {
     {J::active, J::paused},  {J::paused, J::active},  {J::active, J::completed},  {J::paused, J::completed},
     {J::active, J::deleted}, {J::paused, J::deleted}, {J::completed, J::deleted},
+    {J::completed, J::active},  // updated with a schedule that fires again
 };
 
 }  // namespace
