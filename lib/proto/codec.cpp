@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <limits>
 
 #include "time/duration.hpp"
@@ -103,6 +104,8 @@ struct Field {
       if (!v.is_string()) return error(fmt::format("{}: expected a string", k));
       out.emplace_back(k, v.get<std::string>());
     }
+    // By name: the order of an environment means nothing, and equal specs compare equal.
+    std::sort(out.begin(), out.end());
     return std::nullopt;
   }
   // An optional override: set only when the field is present.
@@ -277,6 +280,9 @@ Result<sched::JobSpec> spec_from_json(const Json& j) {
       if (!value.is_null()) problem = f.duration(spec.starting_deadline);
     } else if (key == "keep_runs") {
       problem = f.integer(spec.keep_runs);
+    } else if (key == "paused") {
+      if (!value.is_boolean()) return bad("paused: expected true or false");
+      spec.paused = value.get<bool>();
     } else if (key == "tasks") {
       if (!value.is_array()) return bad("tasks: expected an array of tasks");
       for (size_t i = 0; i < value.size(); ++i) {
@@ -338,6 +344,7 @@ Json spec_to_json(const sched::JobSpec& spec) {
   j["keep_runs"] = spec.keep_runs;
   if (!spec.tasks.empty()) j["tasks"] = tasks_to_json(spec.tasks);
   if (!spec.after.empty()) j["after"] = after_to_json(spec.after);
+  if (spec.paused) j["paused"] = true;
   return j;
 }
 
@@ -385,6 +392,7 @@ Json job_to_json(const sched::Job& job, const sched::Run* last_run, const time::
   j["catchup"] = sched::name(job.spec.catchup);
   j["starting_deadline"] = duration_or_null(job.spec.starting_deadline);
   j["keep_runs"] = job.spec.keep_runs;
+  j["source"] = job.source.empty() ? Json(nullptr) : Json(job.source);
   j["created_at"] = time::format_rfc3339(job.created_at, zone);
   j["next_fire"] = instant(job.next_fire, zone);
   j["runs"] = job.runs.size();

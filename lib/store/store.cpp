@@ -13,7 +13,7 @@ namespace {
 
 // The schema, one migration per entry; entry n brings user_version to n + 1.
 // Never edit an entry that has shipped: append a new one.
-constexpr std::array<const char*, 3> kMigrations = {
+constexpr std::array<const char*, 4> kMigrations = {
     R"sql(
     CREATE TABLE jobs (
       id         INTEGER PRIMARY KEY,
@@ -53,6 +53,10 @@ constexpr std::array<const char*, 3> kMigrations = {
     R"sql(
     ALTER TABLE runs ADD COLUMN parent INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE runs ADD COLUMN task TEXT NOT NULL DEFAULT '';
+    )sql",
+    // 4: jobs remember the file they were applied from.
+    R"sql(
+    ALTER TABLE jobs ADD COLUMN source TEXT NOT NULL DEFAULT '';
     )sql",
 };
 
@@ -112,8 +116,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
     if (auto e = store->exec(pragma)) return *e;
   if (auto e = store->migrate()) return *e;
   const char* put_job =
-      "INSERT INTO jobs (id, name, spec, state, created_at, next_fire) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
-      "ON CONFLICT (id) DO UPDATE SET name = ?2, spec = ?3, state = ?4, next_fire = ?6";
+      "INSERT INTO jobs (id, name, spec, state, created_at, next_fire, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+      "ON CONFLICT (id) DO UPDATE SET name = ?2, spec = ?3, state = ?4, next_fire = ?6, source = ?7";
   const char* put_run =
       "INSERT INTO runs (id, job_id, attempt, state, created_at, scheduled_at, started_at, finished_at, "
       "exit_code, signal, pid, pid_start, reason, retry_at, retry_of, next_attempt, missed_count, "
@@ -172,7 +176,7 @@ std::optional<Error> Store::migrate() {
 Result<Snapshot> Store::load() {
   Snapshot snap;
   sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db_, "SELECT id, spec, state, created_at, next_fire FROM jobs ORDER BY id", -1, &st,
+  if (sqlite3_prepare_v2(db_, "SELECT id, spec, state, created_at, next_fire, source FROM jobs ORDER BY id", -1, &st,
                          nullptr) != SQLITE_OK)
     return failure("load jobs");
   int rc;
@@ -191,6 +195,7 @@ Result<Snapshot> Store::load() {
     job.state = *state;
     job.created_at = instant(sqlite3_column_int64(st, 3));
     job.next_fire = column_instant(st, 4);
+    job.source = column_text(st, 5);
     snap.jobs.push_back(std::move(job));
   }
   sqlite3_finalize(st);
@@ -276,6 +281,7 @@ std::optional<Error> Store::save(const std::vector<const sched::Job*>& jobs,
     sqlite3_bind_text(put_job_, 4, sched::name(job->state).data(), -1, SQLITE_STATIC);
     sqlite3_bind_int64(put_job_, 5, micros(job->created_at));
     bind_optional(put_job_, 6, job->next_fire);
+    sqlite3_bind_text(put_job_, 7, job->source.c_str(), -1, SQLITE_TRANSIENT);
     const int rc = sqlite3_step(put_job_);
     sqlite3_reset(put_job_);
     if (rc != SQLITE_DONE) return std::optional<Error>(fail("save job"));

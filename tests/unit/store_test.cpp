@@ -55,8 +55,9 @@ TEST_CASE("a new database gets the whole schema; what is saved loads back") {
   {
     auto store = job::store::Store::open(dir.db());
     REQUIRE(store);
-    CHECK((*store)->schema_version() == 3);
-    const auto job = sample_job(1);
+    CHECK((*store)->schema_version() == 4);
+    auto job = sample_job(1);
+    job.source = "/etc/jobd/jobs.d/nightly.toml";
     const auto run = sample_run(1, 1);
     CHECK_FALSE((*store)->save({&job}, {&run}));
     auto updated = run;
@@ -74,6 +75,7 @@ TEST_CASE("a new database gets the whole schema; what is saved loads back") {
   CHECK(j.spec == sample_job(1).spec);
   CHECK(j.created_at == sample_job(1).created_at);
   CHECK(j.next_fire == sample_job(1).next_fire);
+  CHECK(j.source == "/etc/jobd/jobs.d/nightly.toml");
   const auto& r = snap->runs[0];
   CHECK(r.state == job::sched::RunState::succeeded);
   CHECK(r.exit_code == 0);
@@ -109,7 +111,7 @@ TEST_CASE("a database from a newer jobd is refused") {
   sqlite3_close(db);
   auto store = job::store::Store::open(dir.db());
   REQUIRE_FALSE(store);
-  CHECK(store.error().message == "database schema version 99 is newer than this jobd (3); upgrade jobd");
+  CHECK(store.error().message == "database schema version 99 is newer than this jobd (4); upgrade jobd");
 }
 
 TEST_CASE("lazy and durable saves interleave, and a crash keeps both") {
