@@ -48,5 +48,7 @@ void add_resume(CLI::App& app);
 void add_trigger(CLI::App& app);
 void add_delete(CLI::App& app);
 void add_dag(CLI::App& app);
+void add_apply(CLI::App& app);
+void add_export(CLI::App& app);
 
 }  // namespace jobctl

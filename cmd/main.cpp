@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
   app.add_flag("--json", jobctl::globals().json, "print JSON instead of text");
   app.set_version_flag("--version", "jobctl " JOBD_VERSION);
   jobctl::add_submit(app);
+  jobctl::add_apply(app);
+  jobctl::add_export(app);
   jobctl::add_list(app);
   jobctl::add_show(app);
   jobctl::add_runs(app);

@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "jobfile/keys.hpp"
+#include "jobfile/read.hpp"
 #include "proto/paths.hpp"
 
 namespace jobd {
@@ -130,9 +132,12 @@ void read_file(const std::string& path, const CommandLine& given, Options& o) {
       o.log_level = *level;
     } else if (key == "defaults") {
       if (!value.is_table()) throw Invalid{at() + ": expected a table ([defaults])"};
-      o.defaults = to_json(value);
+      auto defaults = job::jobfile::defaults_from_keys(to_json(value));
+      if (!defaults) throw Invalid{fmt::format("{}:{}:{}: {}", path, value.source().begin.line,
+                                               value.source().begin.column, defaults.error().message)};
+      o.defaults = std::move(*defaults);
     } else {
-      auto near = closest_word(key.str(), kKeys);
+      auto near = job::jobfile::closest_word(key.str(), kKeys);
       throw Invalid{fmt::format("{}:{}:{}: unknown setting \"{}\" ({})", path, key.source().begin.line,
                                 key.source().begin.column, key.str(),
                                 near ? fmt::format("did you mean \"{}\"?", *near)
@@ -161,32 +166,6 @@ std::string_view level_name(Level level) {
       return "error";
   }
   return "info";
-}
-
-std::optional<std::string_view> closest_word(std::string_view word,
-                                             std::span<const std::string_view> candidates) {
-  // Optimal string alignment distance, row by row.
-  const auto distance = [&](std::string_view a, std::string_view b) {
-    std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
-    for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-    for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-    for (size_t i = 1; i <= a.size(); ++i)
-      for (size_t j = 1; j <= b.size(); ++j) {
-        d[i][j] =
-            std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-        if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
-          d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    return d[a.size()][b.size()];
-  };
-  std::optional<std::string_view> best;
-  size_t best_distance = 3;
-  for (std::string_view c : candidates)
-    if (const size_t n = distance(word, c); n < best_distance) {
-      best = c;
-      best_distance = n;
-    }
-  return best;
 }
 
 job::Result<Options> load_options(const CommandLine& command_line) {

@@ -27,11 +27,9 @@ struct Options {
   int64_t log_max_bytes = 10 << 20;                      // per stream; the tail is kept
   std::string jobs_dir;                                  // absolute; watched if it exists
   Level log_level = Level::info;
-  // jobd.toml's [defaults] as written, a JSON object (empty without one):
-  // TOML strings, numbers, booleans, arrays and tables as their JSON
-  // counterparts, dates and times as their TOML spelling (RFC 3339 for an
-  // offset date-time). Only its being a table is checked here; its keys are
-  // a jobs.toml [defaults]'s, validated where they are used.
+  // jobd.toml's [defaults] (the keys of a jobs.toml [defaults]), checked and
+  // turned into spec fields (jobfile::defaults_from_keys): what every new or
+  // updated job lacks, it takes from here.
   job::proto::Json defaults = job::proto::Json::object();
 };
 
@@ -49,11 +47,6 @@ job::Result<Options> load_options(const CommandLine& command_line);
 // Where jobs.toml files are watched by default: /etc/jobd/jobs.d as root,
 // else $XDG_CONFIG_HOME/jobd/jobs.d, i.e. ~/.config/jobd/jobs.d.
 std::string default_jobs_dir();
-
-// The candidate nearest `word`, if one is within two edits (an insertion, a
-// deletion, a substitution, or a swap of neighbours), for "did you mean".
-std::optional<std::string_view> closest_word(std::string_view word,
-                                             std::span<const std::string_view> candidates);
 
 // "debug", "info", "warning" or "error".
 std::string_view level_name(Level level);

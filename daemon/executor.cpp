@@ -49,7 +49,9 @@ std::vector<std::string> environment(const job::sched::Job& job, const job::sche
   for (char** e = environ; *e; ++e) {
     const std::string_view entry = *e;
     const std::string_view key = entry.substr(0, entry.find('='));
-    if (!key.starts_with("JOBD_") && !in(job.spec.env, key) && !in(task_env, key)) env.emplace_back(entry);
+    // NOTIFY_SOCKET is systemd's channel to jobd, not to its jobs.
+    if (!key.starts_with("JOBD_") && key != "NOTIFY_SOCKET" && !in(job.spec.env, key) && !in(task_env, key))
+      env.emplace_back(entry);
   }
   for (const auto& [k, v] : job.spec.env)
     if (!in(task_env, k)) env.push_back(k + "=" + v);

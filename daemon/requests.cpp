@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "cron/next.hpp"
+#include "jobfile/read.hpp"
 #include "log.hpp"
 #include "session.hpp"
 #include "time/rfc3339.hpp"
@@ -19,6 +20,7 @@ const std::vector<std::pair<std::string_view, Server::Op>>& Server::ops() {
       {"runs", &Server::op_runs},     {"run", &Server::op_run},         {"wait", &Server::op_wait},
       {"status", &Server::op_status}, {"cancel", &Server::op_cancel},   {"pause", &Server::op_pause},
       {"resume", &Server::op_resume}, {"trigger", &Server::op_trigger}, {"delete", &Server::op_delete},
+      {"apply", &Server::op_apply},   {"export", &Server::op_export},
   };
   return table;
 }
@@ -42,6 +44,15 @@ void Server::on_line(Session& s, const std::string& line) {
   }
 }
 
+proto::Json Server::with_defaults(proto::Json spec) const {
+  if (spec.is_object()) job::jobfile::merge_defaults(spec, options_.defaults);
+  return spec;
+}
+
+void Server::merge_defaults_into(proto::Json& defaults) const {
+  for (const auto& [field, value] : options_.defaults.items()) defaults[field] = value;
+}
+
 job::Result<const sched::Job*> Server::job_field(const proto::Json& req, const char* key) const {
   if (!req.contains(key)) return Error{Errc::bad_request, fmt::format("{}: missing", key)};
   const auto ref = req[key].get<std::string>();
@@ -62,7 +73,7 @@ void Server::op_submit(Session& s, const proto::Json& id, const proto::Json& req
   if (stopping_) return send(s.id, error_body(id, {Errc::unavailable, "jobd is stopping"}));
   if (!req.contains("job"))
     return send(s.id, error_body(id, {Errc::bad_request, "submit: the job is missing"}));
-  auto spec = proto::spec_from_json(req["job"]);
+  auto spec = proto::spec_from_json(with_defaults(req["job"]));
   if (!spec) return send(s.id, error_body(id, spec.error()));
   auto job_id = sched_.submit(std::move(*spec), now());
   if (!job_id) return send(s.id, error_body(id, job_id.error()));
@@ -172,6 +183,7 @@ void Server::op_status(Session& s, const proto::Json& id, const proto::Json&) {
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_).count();
   body["state_dir"] = options_.state_dir;
   body["socket"] = options_.socket_path;
+  body["jobs_dir"] = jobs_dir_json();
   body["slots"] = sched_.slots();
   body["running"] = sched_.running();
   body["queued"] = sched_.queued();

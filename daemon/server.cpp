@@ -223,6 +223,7 @@ std::optional<Error> Server::start() {
       &sighup_, [](uv_signal_t* s, int) { handle_owner<Server>(s)->reload(); }, SIGHUP);
   log(Level::info, "jobd: listening on {} ({} jobs, {} slots, state in {})", listening_on, sched_.job_count(),
       options_.slots, options_.state_dir);
+  rescan_jobs_dir();  // before READY=1: jobd serves with its jobs in place
   notifier_.start(loop_, fmt::format("listening on {} ({} jobs, {} slots)", listening_on, sched_.job_count(),
                                      options_.slots));
   return std::nullopt;
@@ -242,6 +243,7 @@ void Server::run() {
   adopted_.clear();
   spawner_->close();
   notifier_.close();
+  close_jobs_dir();
   for (uv_handle_t* h :
        {reinterpret_cast<uv_handle_t*>(&check_), reinterpret_cast<uv_handle_t*>(&timer_poll_),
         reinterpret_cast<uv_handle_t*>(&sigchld_), reinterpret_cast<uv_handle_t*>(&sigterm_),

@@ -13,8 +13,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "apply.hpp"
 #include "config.hpp"
 #include "executor.hpp"
+#include "jobs_dir.hpp"
 #include "proto/codec.hpp"
 #include "proto/protocol.hpp"
 #include "sched/scheduler.hpp"
@@ -70,6 +72,16 @@ class Server {
   void op_resume(Session& s, const proto::Json& id, const proto::Json& req);
   void op_trigger(Session& s, const proto::Json& id, const proto::Json& req);
   void op_delete(Session& s, const proto::Json& id, const proto::Json& req);
+  void op_apply(Session& s, const proto::Json& id, const proto::Json& req);
+  void op_export(Session& s, const proto::Json& id, const proto::Json& req);
+  // apply.cpp: what applying the files would change, checked against the
+  // scheduler; then carrying it out (`who` names the cause in the log).
+  // Returns the jobs created.
+  job::Result<Plan> plan_apply(const std::vector<ApplyFile>& files, bool prune) const;
+  std::vector<int64_t> carry_out(Plan& plan, std::string_view who);
+  // A submitted spec with jobd.toml's [defaults] (options_.defaults) for the fields it lacks.
+  proto::Json with_defaults(proto::Json spec) const;
+  void merge_defaults_into(proto::Json& defaults) const;  // jobd.toml's over `defaults`
   // A control op's reply waits for its commit, as a submit's does.
   void reply_after_commit(Session& s, proto::Json body);
   job::Result<const job::sched::Job*> job_field(const proto::Json& req, const char* key) const;
@@ -95,8 +107,16 @@ class Server {
   // what may change while running, then calls rescan_jobs_dir(), whether the
   // file was good or not (a bad one is logged and the settings stay).
   void reload();
-  // Applies the *.toml files of options_.jobs_dir (jobs_dir.cpp).
+  // The watched jobs_dir (jobs_dir.cpp). rescan_jobs_dir() watches
+  // options_.jobs_dir (again) and applies every file there, changed or not;
+  // scan_jobs_dir() applies the files changed, added or removed since.
   void rescan_jobs_dir();
+  void start_jobs_dir();
+  void scan_jobs_dir();
+  void close_jobs_dir();
+  void apply_jobs_file(ApplyFile file);
+  void jobs_file_error(const std::string& file, const std::string& message);
+  proto::Json jobs_dir_json() const;  // for status: the path, and the files not applied and why
   LogPaths log_paths(int64_t run) const;
   std::string run_owner(const job::sched::Run& run) const;  // "job X", or "job X, task T of rN" in logs
   proto::Json run_json(const job::sched::Run& run) const;
@@ -128,6 +148,7 @@ class Server {
   std::set<int64_t> unsaved_jobs_, unsaved_runs_;         // a failed commit's changes, retried
   std::vector<int64_t> unremoved_runs_, unremoved_jobs_;  // a failed commit's removals, retried
   std::vector<Waiter> waiters_;
+  JobsDir jobs_dir_;
   std::chrono::steady_clock::time_point started_;
   bool stopping_ = false;
   bool listening_ = false;

@@ -262,6 +262,9 @@ class Jobd:
         cmd = [self.ctx.jobd_path, '--state-dir', self.state_dir, '--socket', self.socket]
         if self.slots is not None:  # None: jobd's default, or its jobd.toml
             cmd += ['--slots', str(self.slots)]
+        if not self.config or 'jobs_dir' not in self.config:
+            # Not the machine's /etc/jobd/jobs.d (tests may run as root): one of its own, absent.
+            cmd += ['--jobs-dir', os.path.join(self.root, 'jobs.d')]
         if self.config:
             path = os.path.join(self.root, f'{self.label}.toml')
             with open(path, 'w') as f:
