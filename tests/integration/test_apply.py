@@ -108,27 +108,29 @@ def test_apply_is_idempotent_dry_run_and_prune(ctx):
 
 
 def test_all_or_nothing(ctx):
-    j = ctx.jobd()
+    # jobd.toml's [defaults] reach the jobs only in jobd: a file can be refused there alone.
+    j = ctx.jobd(config='[defaults]\nbackoff = "1h"\nmax_backoff = "2h"\n')
     good = write(os.path.join(j.root, 'good.toml'), '[job.good]\nschedule = "0 * * * *"\ncommand = "true"\n')
     broken = write(os.path.join(j.root, 'broken.toml'), '[job.bad]\nschedule = "0 * * * *"\ncommand = "true\n')
     r = j.ctl('apply', good, broken)
     ctx.check(r.rc == 2 and f'{broken}:3:' in r.err, f'a TOML error should exit 2 naming file:line:column: {r.describe()}')
     ctx.check(names(j) == [], f'a broken file should change nothing at all, got {names(j)}')
 
-    # Errors only jobd finds (a name declared twice, a value out of range) stop everything too.
+    # Errors only jobd finds (a name declared twice, a value against jobd's defaults) stop everything too.
     twice = write(os.path.join(j.root, 'twice.toml'), '[job.good]\nevery = "1m"\ncommand = "true"\n')
     r = j.ctl('apply', good, twice)
     ctx.check(r.rc == 2 and 'job "good" is also declared at' in r.err and twice in r.err and good in r.err,
               f'a job declared in two files should be refused naming both: {r.describe()}')
-    many = write(os.path.join(j.root, 'many.toml'), '[job.many]\nevery = "1m"\ncommand = "true"\nretries = 5000\n')
+    many = write(os.path.join(j.root, 'many.toml'), '[job.many]\nevery = "1m"\ncommand = "true"\nmax_backoff = "1m"\n')
     r = j.ctl('apply', good, many)
-    ctx.check(r.rc == 2 and 'many.toml:1:1: job "many"' in r.err and 'retries' in r.err,
+    ctx.check(r.rc == 2 and 'many.toml:1:1: job "many": max_backoff: 1m is shorter than backoff (1h)' in r.err,
               f'jobd\'s refusal should name the file and the job: {r.describe()}')
     ctx.check(names(j) == [], f'nothing should have been created: {names(j)}')
 
     # An update in one file and an error in another: the update does not happen either.
     j.ok('apply', good)
     write(good, '[job.good]\nschedule = "5 * * * *"\ncommand = "true"\n')
+    ctx.check(j.job('good')['backoff'] == '1h', 'jobd.toml [defaults] should reach applied jobs')
     r = j.ctl('apply', good, many)
     ctx.check(r.rc == 2 and j.job('good')['schedule'] == '0 * * * *',
               f'an error elsewhere should leave the update undone: {r.describe()}')
