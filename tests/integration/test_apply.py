@@ -21,7 +21,9 @@ sys.dont_write_bytecode = True  # no __pycache__ beside the sources
 import jobd_harness as h
 from jobd_harness import Failure, wait_until
 
-EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'examples')
+HERE = os.path.dirname(os.path.abspath(__file__))
+EXAMPLES = os.path.join(HERE, '..', '..', 'examples')
+CRONTABS = os.path.join(HERE, '..', 'cli', 'fixtures')
 
 NIGHTLY = '''
 [defaults]
@@ -182,6 +184,19 @@ def test_examples_apply_and_export_round_trips(ctx):
     ctx.check(r.rc == 3, f'exporting an unknown job should exit 3: {r.describe()}')
 
 
+def test_imported_crontabs_apply(ctx):
+    j = ctx.jobd()
+    for name, args in (('crontab.txt', []), ('crontab.system', ['--system'])):
+        r = j.ctl('import-crontab', *args, os.path.join(CRONTABS, name))
+        ctx.check(r.rc in (0, 2) and r.out.startswith('# Imported from'), f'import-crontab {name}: {r.describe()}')
+        path = write(os.path.join(j.root, name + '.toml'), r.out)
+        declared = r.out.count('\n[job.')
+        r = j.ok('apply', path)
+        created = [line for line in lines(r) if line.startswith('+ create')]
+        ctx.check(declared >= 3 and len(created) == declared,
+                  f'every job imported from {name} should apply ({declared} declared):\n{r.out}')
+
+
 def jobs_dir_jobd(ctx, create=True):
     root = ctx.tempdir()
     d = os.path.join(root, 'jobs.d')
@@ -276,6 +291,7 @@ if __name__ == '__main__':
         test_all_or_nothing,
         test_apply_takes_over_a_submitted_job_and_paused_is_declared,
         test_examples_apply_and_export_round_trips,
+        test_imported_crontabs_apply,
         test_jobs_dir_add_edit_broken_remove,
         test_sighup_reads_the_jobs_dir_again,
         test_sources_survive_a_restart,
