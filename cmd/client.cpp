@@ -93,7 +93,11 @@ job::Result<job::proto::Json> Client::call(job::proto::Json request,
     if (!line_in) return line_in.error();
     auto reply = job::proto::Json::parse(*line_in, nullptr, false);
     if (reply.is_discarded()) return Error{Errc::internal, "jobd sent malformed JSON"};
-    if (reply.value("id", int64_t{-1}) != id) continue;  // not ours (an unsolicited error)
+    const bool ours = reply.contains("id") && reply["id"].is_number_integer() && reply["id"].get<int64_t>() == id;
+    // An error without an id answers what jobd could not read as a request
+    // (a frame too long): with one request in flight, that is ours.
+    const bool unreadable = reply.contains("id") && reply["id"].is_null() && !reply.value("ok", true);
+    if (!ours && !unreadable) continue;
     if (!reply.value("ok", false)) {
       const auto& e = reply["error"];
       return Error{job::code_from_name(e.value("code", "internal")), e.value("message", "unknown error")};

@@ -20,7 +20,9 @@
 namespace job::proto {
 
 inline constexpr int kProtocolVersion = 1;
-inline constexpr size_t kMaxFrame = size_t{1} << 20;  // 1 MiB: a request
+// A request: `jobctl apply` sends all its files' jobs in one, all or nothing
+// (about 300 bytes a job: some 200,000 jobs).
+inline constexpr size_t kMaxFrame = size_t{64} << 20;  // 64 MiB
 // A reply may be far longer (a job run of 10,000 tasks lists each), and the
 // client trusts its jobd; this only bounds a runaway line.
 inline constexpr size_t kMaxReply = size_t{256} << 20;  // 256 MiB

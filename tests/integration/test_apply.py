@@ -197,6 +197,18 @@ def test_imported_crontabs_apply(ctx):
                   f'every job imported from {name} should apply ({declared} declared):\n{r.out}')
 
 
+def test_thousands_of_jobs_in_one_apply(ctx):
+    # One request holds them all (over 1 MiB of JSON): all or nothing needs it.
+    j = ctx.jobd()
+    n = 5000
+    text = ''.join(f'[job.j-{i}]\nschedule = "H * * * *"\ncommand = "echo {i} {"x" * 200}"\n\n' for i in range(n))
+    path = write(os.path.join(j.root, 'big.toml'), text)
+    r = j.ok('apply', path, timeout=120)
+    ctx.check(lines(r)[-1] == f'{n} created, 0 updated, 0 deleted, 0 unchanged', f'apply of {n} jobs: {lines(r)[-1:]}')
+    r = j.ok('apply', path, timeout=120)
+    ctx.check(lines(r) == [f'no changes ({n} jobs unchanged)'], f'again: {r.out[:300]}')
+
+
 def jobs_dir_jobd(ctx, create=True):
     root = ctx.tempdir()
     d = os.path.join(root, 'jobs.d')
@@ -292,6 +304,7 @@ if __name__ == '__main__':
         test_apply_takes_over_a_submitted_job_and_paused_is_declared,
         test_examples_apply_and_export_round_trips,
         test_imported_crontabs_apply,
+        test_thousands_of_jobs_in_one_apply,
         test_jobs_dir_add_edit_broken_remove,
         test_sighup_reads_the_jobs_dir_again,
         test_sources_survive_a_restart,

@@ -21,7 +21,7 @@ TEST_CASE("lines are split wherever the bytes break") {
   CHECK_FALSE(r.overflowed());
 }
 
-TEST_CASE("a frame over 1 MiB overflows, with or without its newline") {
+TEST_CASE("a frame over kMaxFrame (64 MiB) overflows, with or without its newline") {
   LineReader r;
   r.feed(std::string(job::proto::kMaxFrame + 1, 'x'));
   CHECK_FALSE(r.next());
