@@ -162,7 +162,8 @@ void Server::op_apply(Session& s, const proto::Json& id, const proto::Json& req)
   body.update(plan->to_json());
   body["dry_run"] = dry_run;
   if (dry_run || plan->changes.empty()) return send(s.id, body);
-  reply_after_commit(s, std::move(body));
+  pending_.push_back({s.id, std::move(body), 0, true});
+  expect(s.id);
 }
 
 void Server::op_export(Session& s, const proto::Json& id, const proto::Json& req) {

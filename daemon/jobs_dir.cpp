@@ -1,7 +1,7 @@
 #include "jobs_dir.hpp"
 
-#include <dirent.h>
-
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -79,6 +79,7 @@ void Server::scan_jobs_dir() {
   if (stopping_) return;
   // The files there now, and the files jobs came from: a file gone takes its jobs along.
   std::map<std::string, std::string> texts;
+  std::map<std::string, std::string> unreadable;  // file -> why
   if (!jobs_dir_.path.empty()) {
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(jobs_dir_.path, ec)) {
@@ -86,8 +87,13 @@ void Server::scan_jobs_dir() {
       if (!is_job_file(name) || !entry.is_regular_file(ec)) continue;
       std::ifstream in(entry.path(), std::ios::binary);
       std::ostringstream text;
-      text << in.rdbuf();
-      if (in) texts.emplace(entry.path().string(), text.str());
+      if (in) text << in.rdbuf();
+      if (!in || in.bad()) {
+        // Not readable (permissions, I/O): a broken file, not a removed one; its jobs stay.
+        unreadable.emplace(entry.path().string(), std::strerror(errno ? errno : EIO));
+        continue;
+      }
+      texts.emplace(entry.path().string(), text.str());
     }
     if (ec) log(Level::error, "jobd: cannot read jobs_dir {}: {}", jobs_dir_.path, ec.message());
   }
@@ -95,11 +101,16 @@ void Server::scan_jobs_dir() {
   const std::string prefix = jobs_dir_.path.empty() ? std::string("\n") : jobs_dir_.path + "/";
   sched_.for_each_job([&](const job::sched::Job& j) {
     if (j.state != job::sched::JobState::deleted && j.source.starts_with(prefix) &&
-        j.source.find('/', prefix.size()) == std::string::npos && !texts.contains(j.source))
+        j.source.find('/', prefix.size()) == std::string::npos && !texts.contains(j.source) &&
+        !unreadable.contains(j.source))
       gone.insert(j.source);
   });
   for (const auto& [file, text] : jobs_dir_.applied)
-    if (!texts.contains(file)) gone.insert(file);
+    if (!texts.contains(file) && !unreadable.contains(file)) gone.insert(file);
+  for (const auto& [file, why] : unreadable) {
+    jobs_dir_.applied.erase(file);  // read again once it can be
+    jobs_file_error(file, fmt::format("{}: cannot read it: {}", file, why));
+  }
   for (const std::string& file : gone) {
     jobs_dir_.applied.erase(file);
     jobs_dir_.errors.erase(file);

@@ -279,6 +279,9 @@ bool Server::commit(store::Durability durability) {
         sched_.forget(r.new_job);
         job_ids.erase(r.new_job);
         send(r.session, error_body(r.body["id"], {Errc::storage, "not saved: " + e->message}));
+      } else if (r.unsaved_is_error) {
+        send(r.session, error_body(r.body["id"], {Errc::storage, "not saved yet: " + e->message +
+                                                                     " (kept in memory; jobd retries saving it)"}));
       } else {
         send(r.session, r.body);
       }

@@ -52,6 +52,7 @@ class Server {
     uint64_t session;
     proto::Json body;
     int64_t new_job = 0;  // the job a submit created: dropped if the commit fails
+    bool unsaved_is_error = false;  // a failed commit is an error (apply), not a success saved later
   };
 
   static job::time::Instant now();

@@ -368,7 +368,10 @@ class Reader {
 
 void merge_defaults(Json& spec, const Json& defaults) {
   for (const auto& [field, value] : defaults.items()) {
+    // A zone means nothing to a job without a cron schedule, and a job
+    // without any schedule runs once, when created: it cannot start paused.
     if (field == "tz" && !spec.contains("cron")) continue;
+    if (field == "paused" && !spec.contains("cron") && !spec.contains("at") && !spec.contains("every")) continue;
     if (field == "env" && spec.contains("env")) {
       for (const auto& [var, text] : value.items())
         if (!spec["env"].contains(var)) spec["env"][var] = text;
@@ -392,6 +395,9 @@ Result<Json> defaults_from_keys(const Json& keys) {
     const Key* k = key_for_field(field);
     return Error{Errc::invalid_argument, fmt::format("defaults: {}{}", k ? k->toml : field, rest)};
   }
+  if (out.contains("tz"))
+    if (auto zone = time::find_zone(out["tz"].get<std::string>()); !zone)
+      return Error{Errc::invalid_argument, "defaults: tz: " + zone.error().message};
   return out;
 }
 

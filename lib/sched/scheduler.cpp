@@ -278,7 +278,7 @@ std::optional<Error> Scheduler::update(int64_t id, JobSpec spec, time::Instant n
   }
   if (pause_changed && (job.state == JobState::active || job.state == JobState::paused)) {
     if (job.spec.paused) {
-      set_state(job, JobState::paused);
+      if (job.state == JobState::active) set_state(job, JobState::paused);  // else paused by hand already
     } else if (job.state == JobState::paused) {
       set_state(job, JobState::active);
       catch_up(job, now, "paused");

@@ -154,6 +154,15 @@ def test_apply_takes_over_a_submitted_job_and_paused_is_declared(ctx):
     r = j.ok('apply', path)
     ctx.check(lines(r)[0] == '~ update report: paused' and j.job('report')['state'] == 'active',
               f'paused true -> false is an update: {r.out}')
+    # Paused by hand, then declared paused: still paused, and jobd still there.
+    j.ok('pause', 'report')
+    write(path, '[job.report]\nschedule = "0 9 * * *"\ncommand = ["echo", "new"]\npaused = true\n')
+    r = j.ok('apply', path)
+    ctx.check(lines(r)[0] == '~ update report: paused' and j.job('report')['state'] == 'paused',
+              f'declaring paused a job paused by hand keeps it paused: {r.out}')
+    exported = write(os.path.join(j.root, 'exported.toml'), j.ok('export', 'report').out)
+    j.ok('apply', exported)
+    ctx.check(j.job('report')['state'] == 'paused', 'applying the export of a paused job keeps it paused')
 
 
 def test_examples_apply_and_export_round_trips(ctx):

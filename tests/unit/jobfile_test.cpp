@@ -971,18 +971,25 @@ tz = "Mars/Olympus"
   });
 }
 
-// Today: `x.toml:3:1: job "a": paused: a job without a schedule runs once...`:
-// the job has no `paused` of its own, and nothing says it came from
-// [defaults]. jobs.toml(5): "A bad value inherited from [defaults] is placed
-// where [defaults] sets it, and its message ends with (from [defaults])".
-TEST_CASE("paused = true inherited by a run-once job names [defaults]") {
-  check_errors({
-      {R"([defaults]
+// [defaults] paused = true pauses the scheduled jobs of the file; a job
+// without a schedule runs once, when applied, and is not given it (as tz
+// reaches only cron jobs). Its own `paused = true` is an error.
+TEST_CASE("paused = true in [defaults] reaches scheduled jobs only") {
+  auto file = read_jobs(R"([defaults]
 paused = true
 [job.a]
 command = "x"
+[job.b]
+every = "1h"
+command = "x"
 )",
-       R"(x.toml:2:10: job "a": paused: a job without a schedule runs once, when applied; give it a schedule, at or every (from [defaults]))"},
+                        "x.toml");
+  REQUIRE(file);
+  CHECK_FALSE(file->jobs[0].spec.contains("paused"));
+  CHECK(file->jobs[1].spec["paused"] == true);
+  check_errors({
+      {"[job.a]\ncommand = \"x\"\npaused = true\n",
+       R"(x.toml:3:10: job "a": paused: a job without a schedule runs once, when applied; give it a schedule, at or every)"},
   });
 }
 

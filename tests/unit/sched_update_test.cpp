@@ -116,6 +116,20 @@ TEST_CASE("paused is applied when the declared value changes, and only then") {
   c.paused = true;
   REQUIRE_FALSE(s.update(id, c, T0 + 3s));
   CHECK(s.job(id)->state == JobState::paused);
+
+  // Paused by hand, then declared paused: it stays paused (no paused -> paused).
+  c.paused = false;
+  REQUIRE_FALSE(s.update(id, c, T0 + 4s));
+  CHECK(s.job(id)->state == JobState::active);
+  REQUIRE_FALSE(s.pause(id));
+  c.paused = true;
+  REQUIRE_FALSE(s.update(id, c, T0 + 5s));
+  CHECK(s.job(id)->state == JobState::paused);
+  // And declared active while resumed by hand: it stays active.
+  REQUIRE_FALSE(s.resume_job(id, T0 + 6s));
+  c.paused = false;
+  REQUIRE_FALSE(s.update(id, c, T0 + 7s));
+  CHECK(s.job(id)->state == JobState::active);
 }
 
 TEST_CASE("paused needs a schedule: a run-now job runs once, when created") {
