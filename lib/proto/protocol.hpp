@@ -40,7 +40,8 @@ class LineReader {
 
  private:
   std::string buffer_;
-  size_t scanned_ = 0;  // bytes of buffer_ known to hold no '\n'
+  size_t start_ = 0;    // where the next line begins: taken lines are dropped in bulk, not one by one
+  size_t scanned_ = 0;  // bytes after start_ known to hold no '\n'
   bool overflowed_ = false;
   size_t max_ = kMaxFrame;
 };
