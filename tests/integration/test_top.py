@@ -8,8 +8,10 @@ snapshot and exits 0. In a terminal it is looked at the way a user does:
 in a tmux pane of a fixed size, whose screen `tmux capture-pane` prints (the
 capture is part of the test's output). The pane runs top under a shell
 script that records the terminal settings before and after, so that the
-test sees that q, Ctrl-C and SIGTERM each end top with status 0 and leave the
-terminal as it was: main screen back, cursor shown, settings restored.
+test sees that q, Ctrl-C, SIGTERM and SIGHUP each end top with status 0 and
+leave the terminal as it was: main screen back, cursor shown, settings
+restored; and that Ctrl-Z in an interactive shell gives the terminal back
+until fg.
 `wait` shows a progress line on a terminal and nothing on a pipe. The
 `runs` op's state filter and status's run counters, which top uses, are
 checked on the wire.
@@ -237,6 +239,32 @@ def test_ctrl_c_and_sigterm_restore_the_terminal(ctx):
         ctx.check(tmux.flags(name) == (False, True), f'after {way}: alternate screen off, cursor shown')
 
 
+def test_ctrl_z_gives_the_terminal_back(ctx):
+    """Stopped by Ctrl-Z in an interactive shell, top leaves the alternate
+    screen; brought back by fg, it takes it again and q still ends it."""
+    j = ctx.jobd()
+    tmux = Tmux(ctx)
+    tmux.start('z', 'PS1="$ " exec bash --norc --noprofile -i')
+    tmux.wait_for('z', lambda t: '$' in t, 'the shell\'s prompt')
+    tmux('send-keys', '-t', 'z', shlex.join([ctx.jobctl_path, '--socket', j.socket, 'top']), 'Enter')
+
+    def flags_become(want, what):
+        wait_until(lambda: tmux.flags('z') == want, 15, f'{what}; the pane shows:\n{tmux.capture("z")}')
+
+    flags_become((True, False), 'top on the alternate screen, cursor hidden')
+    tmux('send-keys', '-t', 'z', 'C-z')
+    flags_become((False, True), 'top stopped by Ctrl-Z to give the screen and cursor back')
+    tmux.wait_for('z', lambda t: 'Stopped' in t, 'the shell to say that top is stopped')
+    tmux('send-keys', '-t', 'z', 'fg', 'Enter')
+    flags_become((True, False), 'top back on the alternate screen after fg')
+    tmux.wait_for('z', lambda t: 'RUNNING (0)' in t, 'top to draw its view again')
+    tmux('send-keys', '-t', 'z', 'q')
+    flags_become((False, True), 'top to end after q')
+    tmux('send-keys', '-t', 'z', 'echo "top exited $?"', 'Enter')
+    screen = tmux.wait_for('z', lambda t: '\ntop exited' in t, 'the shell to say how top exited')
+    ctx.check('top exited 0' in screen, f'after Ctrl-Z, fg and q: expected exit status 0:\n{screen}')
+
+
 def test_wait_shows_progress_only_on_a_terminal(ctx):
     j = ctx.jobd()
     job, fifo = blocked_job(j, 'blocker')
@@ -273,5 +301,6 @@ if __name__ == '__main__':
         test_runs_state_filter_and_counters,
         test_top_in_a_terminal,
         test_ctrl_c_and_sigterm_restore_the_terminal,
+        test_ctrl_z_gives_the_terminal_back,
         test_wait_shows_progress_only_on_a_terminal,
     ])
