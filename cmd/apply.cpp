@@ -6,13 +6,16 @@
 // jobctl export [JOB...]: jobs back as a jobs.toml file that apply accepts.
 #include <fmt/format.h>
 
+#include <chrono>
 #include <filesystem>
+#include <functional>
 
 #include "client.hpp"
 #include "command.hpp"
 #include "jobfile/read.hpp"
 #include "jobfile/write.hpp"
 #include "output.hpp"
+#include "progress.hpp"
 
 namespace jobctl {
 namespace {
@@ -33,9 +36,19 @@ std::string source_path(const std::string& path) {
   return ec ? std::filesystem::absolute(path).lexically_normal().string() : p.string();
 }
 
-Json read_files(const std::vector<std::string>& paths) {
+// Reading many files may take a while: after half a second, a terminal
+// shows how far it got (at most ten times a second).
+Json read_files(const std::vector<std::string>& paths, Progress& progress) {
+  using Clock = std::chrono::steady_clock;
+  const auto started = Clock::now();
+  auto shown = started;
   Json files = Json::array();
   for (const auto& path : paths) {
+    if (const auto now = Clock::now(); progress.enabled() && now - started > std::chrono::milliseconds(500) &&
+                                       now - shown > std::chrono::milliseconds(100)) {
+      progress.show(fmt::format("reading job files: {}/{} {}", files.size() + 1, paths.size(), path));
+      shown = now;
+    }
     auto file = must(job::jobfile::read_jobs_file(path));
     Json jobs = Json::array();
     for (auto& j : file.jobs) jobs.push_back({{"where", j.where}, {"spec", std::move(j.spec)}});
@@ -78,10 +91,24 @@ void add_apply(CLI::App& app) {
   cmd->add_flag("--dry-run,-n", o->dry_run, "print what would change, change nothing");
   cmd->add_flag("--prune", o->prune, "delete jobs that came from these files but are no longer in them");
   cmd->callback([o] {
-    Json files = read_files(o->files);
+    Progress progress;
+    Json files = read_files(o->files, progress);
+    const size_t count = files.size();
+    size_t jobs = 0;
+    for (const auto& f : files) jobs += f["jobs"].size();
+    const auto started = std::chrono::steady_clock::now();
+    const auto applying = [&] {  // from the first second on
+      const auto waited =
+          std::chrono::floor<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
+      progress.show(fmt::format("applying {} job{} from {} file{} ({}s)", jobs, jobs == 1 ? "" : "s", count,
+                                count == 1 ? "" : "s", waited.count()));
+    };
+    progress.clear();
     Client client = connect();
-    const auto reply =
-        must(client.call({{"op", "apply"}, {"files", std::move(files)}, {"prune", o->prune}, {"dry_run", o->dry_run}}));
+    const auto reply = must(client.call(
+        {{"op", "apply"}, {"files", std::move(files)}, {"prune", o->prune}, {"dry_run", o->dry_run}},
+        std::nullopt, progress.enabled() ? std::function<void()>(applying) : std::function<void()>()));
+    progress.clear();
     if (globals().json) return print_reply(reply);
     print_plan(reply, o->dry_run);
   });

@@ -52,7 +52,8 @@ Client::~Client() {
   if (fd_ >= 0) close(fd_);
 }
 
-job::Result<std::string> Client::read_line(std::optional<job::time::Duration> timeout) {
+job::Result<std::string> Client::read_line(std::optional<job::time::Duration> timeout,
+                                           const std::function<void()>& idle) {
   const auto deadline =
       timeout ? std::chrono::steady_clock::now() + *timeout : std::chrono::steady_clock::time_point::max();
   while (true) {
@@ -65,9 +66,14 @@ job::Result<std::string> Client::read_line(std::optional<job::time::Duration> ti
       if (left.count() <= 0) return Error{Errc::timed_out, "timed out"};
       wait_ms = static_cast<int>(std::min<int64_t>(left.count() + 1, 1 << 30));
     }
+    if (idle && (wait_ms < 0 || wait_ms > 1000)) wait_ms = 1000;
     pollfd p{fd_, POLLIN, 0};
     const int rc = poll(&p, 1, wait_ms);
     if (rc < 0 && errno == EINTR) continue;
+    if (rc == 0 && idle) {
+      idle();
+      continue;  // the deadline, if any, is checked above
+    }
     if (rc == 0) return Error{Errc::timed_out, "timed out"};
     char buf[65536];
     const ssize_t n = read(fd_, buf, sizeof buf);
@@ -78,7 +84,8 @@ job::Result<std::string> Client::read_line(std::optional<job::time::Duration> ti
 }
 
 job::Result<job::proto::Json> Client::call(job::proto::Json request,
-                                           std::optional<job::time::Duration> timeout) {
+                                           std::optional<job::time::Duration> timeout,
+                                           const std::function<void()>& idle) {
   const int64_t id = next_id_++;
   request["id"] = id;
   const std::string line = request.dump() + "\n";
@@ -89,7 +96,7 @@ job::Result<job::proto::Json> Client::call(job::proto::Json request,
     sent += static_cast<size_t>(n);
   }
   while (true) {
-    auto line_in = read_line(timeout);
+    auto line_in = read_line(timeout, idle);
     if (!line_in) return line_in.error();
     auto reply = job::proto::Json::parse(*line_in, nullptr, false);
     if (reply.is_discarded()) return Error{Errc::internal, "jobd sent malformed JSON"};

@@ -3,6 +3,7 @@
 // short-lived command.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -23,12 +24,16 @@ class Client {
 
   // Sends `request` (an "op" and its fields) and returns the reply's body. An
   // error reply becomes its Error; no reply before `timeout` is Errc::timed_out.
+  // `idle`, if given, is called about once a second while the reply is
+  // awaited (to show progress).
   job::Result<job::proto::Json> call(job::proto::Json request,
-                                     std::optional<job::time::Duration> timeout = std::nullopt);
+                                     std::optional<job::time::Duration> timeout = std::nullopt,
+                                     const std::function<void()>& idle = {});
 
  private:
   explicit Client(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
-  job::Result<std::string> read_line(std::optional<job::time::Duration> timeout);
+  job::Result<std::string> read_line(std::optional<job::time::Duration> timeout,
+                                     const std::function<void()>& idle = {});
 
   int fd_;
   std::string path_;

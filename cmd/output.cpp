@@ -3,6 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
+
+#include "time/duration.hpp"
+#include "time/rfc3339.hpp"
 
 namespace jobctl {
 
@@ -61,6 +65,24 @@ std::string short_time(const job::proto::Json& v) {
     s.erase(dot, end - dot);
   }
   return s;
+}
+
+std::string age(const job::proto::Json& instant) {
+  if (!instant.is_string()) return "-";
+  const auto t = job::time::parse_rfc3339(instant.get<std::string>());
+  if (!t) return "-";
+  const auto now = std::chrono::system_clock::now();
+  const auto d = std::chrono::floor<std::chrono::seconds>(now.time_since_epoch() - t->time_since_epoch());
+  return job::time::format_duration(std::max(d, decltype(d)::zero()));
+}
+
+std::string fit(const std::string& line, size_t columns) {
+  size_t seen = 0;
+  for (size_t i = 0; i < line.size(); ++i) {
+    if ((static_cast<unsigned char>(line[i]) & 0xC0) == 0x80) continue;  // inside a code point
+    if (seen++ == columns) return line.substr(0, i);
+  }
+  return line;
 }
 
 void print_reply(job::proto::Json reply) {

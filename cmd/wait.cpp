@@ -4,16 +4,72 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
+
 #include "command.hpp"
 #include "output.hpp"
+#include "progress.hpp"
 #include "sched/model.hpp"
 #include "time/duration.hpp"
 
 namespace jobctl {
 
+namespace {
+
+// "r12 of job backup (running 5s)": where the awaited run is, asked on a
+// connection of its own (the waiting one is busy). Empty if jobd does not say.
+std::string awaited_run(Client& side, const job::proto::Json& request) {
+  constexpr auto kAsk = std::chrono::seconds{5};
+  job::proto::Json run;
+  if (request.contains("run")) {
+    auto r = side.call({{"op", "run"}, {"run", request["run"]}}, kAsk);
+    if (!r) return {};
+    run = (*r)["run"];
+  } else {
+    auto r = side.call({{"op", "runs"}, {"job", request["job"]}, {"limit", 1}}, kAsk);
+    if (!r) return {};
+    if ((*r)["runs"].empty()) return fmt::format("the next run of job {}", cell(request["job"]));
+    run = (*r)["runs"][0];
+  }
+  // A run to be retried: the wait is for its last attempt.
+  for (int hops = 0; hops < 100 && run["next_attempt"].is_string(); ++hops) {
+    auto r = side.call({{"op", "run"}, {"run", run["next_attempt"]}}, kAsk);
+    if (!r) return {};
+    run = (*r)["run"];
+  }
+  const std::string state = cell(run["state"]);
+  std::string how = state;
+  if (state == "running")
+    how += " " + age(run["started_at"]);
+  else if (state == "retrying")
+    how += ", attempt " + cell(run["attempt"]);
+  else if (state == "queued" || state == "pending")
+    how += " " + age(run["created_at"]);
+  return fmt::format("{} of job {} ({})", cell(run["id"]), cell(run["job_name"]), how);
+}
+
+}  // namespace
+
 void wait_and_exit(Client& client, const job::proto::Json& request,
                    std::optional<job::time::Duration> timeout) {
-  auto reply = client.call(request, timeout);
+  // On a terminal, a line that says what is awaited, from the first second on.
+  Progress progress;
+  std::optional<Client> side;
+  std::function<void()> idle;
+  if (progress.enabled())
+    idle = [&] {
+      if (!side) {
+        auto c = Client::connect(socket_path());
+        if (!c) return;
+        side.emplace(std::move(*c));
+      }
+      if (const auto what = awaited_run(*side, request); !what.empty())
+        progress.show("waiting for " + what);
+      else
+        side.reset();  // asked again, on a new connection, next second
+    };
+  auto reply = client.call(request, timeout, idle);
+  progress.clear();
   if (!reply && reply.error().code == job::Errc::timed_out)
     throw Failure{{job::Errc::timed_out, fmt::format("--timeout {} ran out before the run ended",
                                                      job::time::format_duration(*timeout))}};

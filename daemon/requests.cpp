@@ -133,8 +133,21 @@ void Server::op_runs(Session& s, const proto::Json& id, const proto::Json& req) 
   const auto limit = req.value("limit", int64_t{20});
   if (limit < 1) return send(s.id, error_body(id, {Errc::invalid_argument, "limit: must be at least 1"}));
   proto::Json runs = proto::Json::array();
-  for (const sched::Run* r : sched_.recent_runs(job, static_cast<size_t>(limit)))
-    runs.push_back(run_json(*r));
+  if (req.contains("state")) {  // the runs in these states, task runs too (for `jobctl top`)
+    std::vector<sched::RunState> states;
+    for (const auto& name : req["state"].get<std::vector<std::string>>()) {
+      const auto state = sched::run_state_from(name);
+      if (!state)
+        return send(
+            s.id, error_body(id, {Errc::invalid_argument, fmt::format("state: no run state \"{}\"", name)}));
+      states.push_back(*state);
+    }
+    for (const sched::Run* r : sched_.runs_in_states(states, job, static_cast<size_t>(limit)))
+      runs.push_back(run_json(*r));
+  } else {
+    for (const sched::Run* r : sched_.recent_runs(job, static_cast<size_t>(limit)))
+      runs.push_back(run_json(*r));
+  }
   proto::Json body = ok_body(id);
   body["runs"] = std::move(runs);
   send(s.id, body);
@@ -189,6 +202,8 @@ void Server::op_status(Session& s, const proto::Json& id, const proto::Json&) {
   body["queued"] = sched_.queued();
   body["jobs"] = sched_.job_count();
   body["waiters"] = waiters_.size();  // clients in `wait`
+  body["runs_started"] = runs_started_;
+  body["runs_finished"] = runs_finished_;
   body["stopping"] = stopping_;
   send(s.id, body);
 }
@@ -279,6 +294,7 @@ void Server::op_delete(Session& s, const proto::Json& id, const proto::Json& req
 void Server::finished(int64_t id) {
   const sched::Run* run = sched_.run(id);
   if (!run) return;
+  ++runs_finished_;
   std::string how = std::string(sched::name(run->state));
   if (run->exit_code) how += fmt::format(", exit {}", *run->exit_code);
   if (!run->reason.empty()) how += ": " + run->reason;

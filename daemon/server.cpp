@@ -322,6 +322,7 @@ void Server::on_spawned(SpawnResult result) {
   const pid_t pid = result.spawned->pid;
   pids_[pid] = id;
   sched_.started(id, pid, result.spawned->start_ticks);
+  ++runs_started_;
   const sched::Run* run = sched_.run(id);
   log(Level::info, "jobd: run {} of {} started, pid {}", sched::run_ref(id), run_owner(*run), pid);
   // Signals decided while the pid was still unknown.

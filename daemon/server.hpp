@@ -151,6 +151,9 @@ class Server {
   std::vector<Waiter> waiters_;
   JobsDir jobs_dir_;
   std::chrono::steady_clock::time_point started_;
+  // Since jobd started, for status (jobctl top's rates): processes started,
+  // and runs that reached a final state.
+  int64_t runs_started_ = 0, runs_finished_ = 0;
   bool stopping_ = false;
   bool listening_ = false;
   bool socket_activated_ = false;  // systemd's socket: not ours to unlink

@@ -1058,6 +1058,18 @@ std::vector<const Run*> Scheduler::recent_runs(const Job* job, size_t limit) con
   return out;
 }
 
+std::vector<const Run*> Scheduler::runs_in_states(const std::vector<RunState>& states, const Job* job,
+                                                  size_t limit) const {
+  // Over the runs kept, not every id ever given: ids of long-gone runs cost nothing.
+  std::vector<const Run*> out;
+  for (const auto& [id, r] : runs_)
+    if ((!job || r.job == job->id) && std::find(states.begin(), states.end(), r.state) != states.end())
+      out.push_back(&r);
+  std::sort(out.begin(), out.end(), [](const Run* a, const Run* b) { return a->id > b->id; });
+  if (out.size() > limit) out.resize(limit);
+  return out;
+}
+
 std::optional<time::Instant> Scheduler::next_wakeup() const {
   if (!stopping_ && !ready_.empty() && running_ < config_.slots) return time::Instant::min();
   if (timers_.empty()) return std::nullopt;

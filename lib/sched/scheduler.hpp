@@ -131,6 +131,10 @@ class Scheduler {
   }
   // Runs newest first, all or one job's, at most `limit`.
   std::vector<const Run*> recent_runs(const Job* job, size_t limit) const;
+  // Runs newest first whose state is one of `states`, task runs included
+  // (their processes are what runs), all or one job's, at most `limit`.
+  std::vector<const Run*> runs_in_states(const std::vector<RunState>& states, const Job* job,
+                                         size_t limit) const;
   int slots() const { return config_.slots; }
   // Settings from a reloaded configuration (the seed and the local zone stay).
   // More slots start queued runs at the next tick; fewer stop no running

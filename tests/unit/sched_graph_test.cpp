@@ -196,6 +196,20 @@ TEST_CASE("a diamond: one job run without a process, its tasks in order, succeed
   CHECK(recent[0]->id == first_run(s, other).id);
   CHECK(recent[1]->id == jr);
   CHECK(s.recent_runs(s.job(id), 10).size() == 1);
+
+  // By state (jobctl top), task runs come too, each on its own, newest first.
+  const auto done = s.runs_in_states({RunState::succeeded}, s.job(id), 10);
+  REQUIRE(done.size() == 5);  // the job run and its four task runs
+  CHECK(std::is_sorted(done.begin(), done.end(), [](const Run* x, const Run* y) { return x->id > y->id; }));
+  CHECK(done.back()->id == jr);
+  const auto newest = s.runs_in_states({RunState::succeeded}, nullptr, 2);
+  REQUIRE(newest.size() == 2);
+  CHECK(newest[0]->id == done[0]->id);
+  CHECK(newest[1]->id == done[1]->id);
+  const auto waiting = s.runs_in_states({RunState::queued, RunState::running}, nullptr, 10);
+  REQUIRE(waiting.size() == 1);
+  CHECK(waiting[0]->id == first_run(s, other).id);
+  CHECK(s.runs_in_states({RunState::failed}, nullptr, 10).empty());
 }
 
 // Siblings that become ready together start in declaration order.
