@@ -301,7 +301,8 @@ def test_sighup_keeps_the_listener_and_a_bad_address_is_refused(ctx):
     j.signal(signal.SIGHUP)
     wait_until(lambda: 'metrics_listen 127.0.0.1:1 takes effect when jobd restarts' in j.log(), 10,
                'a warning that a new metrics_listen needs a restart')
-    ctx.check('metrics_max_jobs 2 -> 3' in j.log(), f'metrics_max_jobs is reloaded:\n{j.log_tail()}')
+    wait_until(lambda: 'reloaded configuration (metrics_max_jobs 2 -> 3)' in j.log(), 10,
+               'metrics_max_jobs to be reloaded')
     ctx.check(address(j) == addr, 'the endpoint stays where it was')
     scrape(j, addr)
     for value in ('"localhost:9465"', '"127.0.0.1"', '"127.0.0.1:70000"', '9465'):
