@@ -42,6 +42,7 @@ void add_runs(CLI::App& app);
 void add_logs(CLI::App& app);
 void add_wait(CLI::App& app);
 void add_status(CLI::App& app);
+void add_stats(CLI::App& app);
 void add_cancel(CLI::App& app);
 void add_pause(CLI::App& app);
 void add_resume(CLI::App& app);

@@ -17,6 +17,8 @@ void add_status(CLI::App& app) {
                cell(reply["uptime_seconds"]), cell(reply["socket"]));
     fmt::print("slots {}/{} busy, {} queued, {} jobs, state in {}\n", cell(reply["running"]),
                cell(reply["slots"]), cell(reply["queued"]), cell(reply["jobs"]), cell(reply["state_dir"]));
+    if (reply.contains("metrics") && reply["metrics"].is_string())
+      fmt::print("metrics http://{}/metrics\n", cell(reply["metrics"]));
     if (const auto& dir = reply.value("jobs_dir", job::proto::Json()); dir.is_object() && !dir["path"].is_null()) {
       fmt::print("jobs_dir {}{}\n", cell(dir["path"]), dir.value("watching", false) ? "" : " (not watched)");
       // A broken file keeps its jobs as they were: say so until it is fixed.

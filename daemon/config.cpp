@@ -18,6 +18,7 @@
 
 #include "jobfile/keys.hpp"
 #include "jobfile/read.hpp"
+#include "metrics_http.hpp"
 #include "proto/paths.hpp"
 
 namespace jobd {
@@ -27,9 +28,9 @@ using job::Error;
 
 namespace {
 
-constexpr std::array<std::string_view, 9> kKeys = {"state_dir",     "socket",     "slots",
-                                                   "jobs_dir",      "kill_grace", "keep_for",
-                                                   "log_max_bytes", "log_level",  "defaults"};
+constexpr std::array<std::string_view, 11> kKeys = {
+    "state_dir",     "socket",    "slots",    "jobs_dir",       "kill_grace",      "keep_for",
+    "log_max_bytes", "log_level", "defaults", "metrics_listen", "metrics_max_jobs"};
 
 constexpr std::array<Level, 4> kLevels = {Level::debug, Level::info, Level::warning, Level::error};
 
@@ -130,6 +131,17 @@ void read_file(const std::string& path, const CommandLine& given, Options& o) {
             fmt::format("{}: {} is not a log level (expected \"debug\", \"info\", \"warning\" or \"error\")",
                         at(), s ? fmt::format("\"{}\"", *s) : std::string("the value"))};
       o.log_level = *level;
+    } else if (key == "metrics_listen") {
+      auto s = value.value<std::string>();
+      if (!s) throw Invalid{at() + ": expected an address as a string, such as \"127.0.0.1:9465\""};
+      if (!s->empty())
+        if (auto addr = parse_listen_address(*s); !addr) throw Invalid{at() + ": " + addr.error().message};
+      if (!given.metrics_listen) o.metrics_listen = *s;
+    } else if (key == "metrics_max_jobs") {
+      auto n = value.value<int64_t>();
+      if (!value.is_integer() || !n || *n < 0 || *n > 100000)
+        throw Invalid{at() + ": expected a number of jobs, 0 to 100000"};
+      o.metrics_max_jobs = static_cast<size_t>(*n);
     } else if (key == "defaults") {
       if (!value.is_table()) throw Invalid{at() + ": expected a table ([defaults])"};
       auto defaults = job::jobfile::defaults_from_keys(to_json(value));
@@ -174,6 +186,7 @@ job::Result<Options> load_options(const CommandLine& command_line) {
   o.state_dir = command_line.state_dir.value_or("");
   o.socket_path = command_line.socket_path.value_or("");
   o.jobs_dir = command_line.jobs_dir.value_or("");
+  o.metrics_listen = command_line.metrics_listen.value_or("");
   try {
     if (!command_line.config_path.empty()) read_file(command_line.config_path, command_line, o);
   } catch (const Invalid& e) {
@@ -184,6 +197,9 @@ job::Result<Options> load_options(const CommandLine& command_line) {
   if (o.jobs_dir.empty()) o.jobs_dir = default_jobs_dir();
   o.state_dir = absolute(o.state_dir);
   o.jobs_dir = absolute(o.jobs_dir);
+  if (command_line.metrics_listen && !command_line.metrics_listen->empty())
+    if (auto addr = parse_listen_address(*command_line.metrics_listen); !addr)
+      return Error{Errc::invalid_argument, "--metrics-listen: " + addr.error().message};
   if (!job::proto::unix_address(o.socket_path))
     return Error{Errc::invalid_argument,
                  fmt::format("socket path too long ({} bytes, at most {}): {}", o.socket_path.size(),

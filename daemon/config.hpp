@@ -27,6 +27,8 @@ struct Options {
   int64_t log_max_bytes = 10 << 20;                      // per stream; the tail is kept
   std::string jobs_dir;                                  // absolute; watched if it exists
   Level log_level = Level::info;
+  std::string metrics_listen;     // "HOST:PORT" of the metrics endpoint; empty: none
+  size_t metrics_max_jobs = 500;  // jobs with series of their own; the rest share job="_other"
   // jobd.toml's [defaults] (the keys of a jobs.toml [defaults]), checked and
   // turned into spec fields (jobfile::defaults_from_keys): what every new or
   // updated job lacks, it takes from here.
@@ -36,7 +38,7 @@ struct Options {
 // What the command line said: a flag given wins over jobd.toml.
 struct CommandLine {
   std::string config_path;  // empty: no jobd.toml
-  std::optional<std::string> state_dir, socket_path, jobs_dir;
+  std::optional<std::string> state_dir, socket_path, jobs_dir, metrics_listen;
   std::optional<int> slots;
 };
 

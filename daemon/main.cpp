@@ -48,7 +48,7 @@ bool take_lock(const std::string& state_dir, std::string& why) {
 
 int main(int argc, char** argv) {
   jobd::CommandLine command_line;
-  std::string state_dir, socket_path, jobs_dir;
+  std::string state_dir, socket_path, jobs_dir, metrics_listen;
   int slots = 0;
   bool check_config = false;
   CLI::App app{"jobd: the job scheduler daemon (see jobd(8))", "jobd"};
@@ -57,6 +57,8 @@ int main(int argc, char** argv) {
   auto* slots_opt = app.add_option("--slots", slots, "runs allowed at once (default: number of CPUs)")
                         ->check(CLI::Range(1, 100000));
   auto* jobs_dir_opt = app.add_option("--jobs-dir", jobs_dir, "the directory of jobs.toml files to watch");
+  auto* metrics_opt = app.add_option("--metrics-listen", metrics_listen,
+                                     "serve Prometheus metrics over HTTP on HOST:PORT (e.g. 127.0.0.1:9465)");
   app.add_option("--config", command_line.config_path, "a jobd.toml file")->check(CLI::ExistingFile);
   app.add_flag("--check-config", check_config,
                "check the options and jobd.toml, then exit (0: valid, 2: not)");
@@ -75,6 +77,7 @@ int main(int argc, char** argv) {
   if (socket_opt->count()) command_line.socket_path = socket_path;
   if (slots_opt->count()) command_line.slots = slots;
   if (jobs_dir_opt->count()) command_line.jobs_dir = jobs_dir;
+  if (metrics_opt->count()) command_line.metrics_listen = metrics_listen;
   auto loaded = jobd::load_options(command_line);
   if (!loaded) {
     fmt::print(stderr, "jobd: {}\n", loaded.error().message);

@@ -35,9 +35,17 @@ void Server::reload() {
     if (now.socket_path != options_.socket_path && !socket_activated_)
       log(Level::warning, "jobd: socket {} takes effect when jobd restarts; still listening on {}",
           now.socket_path, options_.socket_path);
+    if (now.metrics_listen != options_.metrics_listen)
+      log(Level::warning, "jobd: metrics_listen {} takes effect when jobd restarts; still {}",
+          now.metrics_listen.empty() ? std::string("(none)") : now.metrics_listen,
+          metrics_address_.empty() ? std::string("serving no metrics")
+                                   : "serving metrics on " + metrics_address_);
+    compare("metrics_max_jobs", options_.metrics_max_jobs, now.metrics_max_jobs);
     now.state_dir = options_.state_dir;
     now.socket_path = options_.socket_path;
+    now.metrics_listen = options_.metrics_listen;
     options_ = std::move(now);
+    metrics_.set_max_jobs(options_.metrics_max_jobs);
     sched_.reconfigure(
         {.slots = options_.slots, .kill_grace = options_.kill_grace, .keep_for = options_.keep_for});
     // Under the level in force until now: the line that says it changes.

@@ -20,7 +20,7 @@ const std::vector<std::pair<std::string_view, Server::Op>>& Server::ops() {
       {"runs", &Server::op_runs},     {"run", &Server::op_run},         {"wait", &Server::op_wait},
       {"status", &Server::op_status}, {"cancel", &Server::op_cancel},   {"pause", &Server::op_pause},
       {"resume", &Server::op_resume}, {"trigger", &Server::op_trigger}, {"delete", &Server::op_delete},
-      {"apply", &Server::op_apply},   {"export", &Server::op_export},
+      {"apply", &Server::op_apply},   {"export", &Server::op_export},   {"stats", &Server::op_stats},
   };
   return table;
 }
@@ -83,7 +83,7 @@ void Server::op_submit(Session& s, const proto::Json& id, const proto::Json& req
   proto::Json body = ok_body(id);
   body["job"] = job_json(job);
   // Answered once the turn's commit has made the job durable.
-  pending_.push_back({s.id, std::move(body), *job_id});
+  pending_.push_back({s.id, std::move(body), *job_id, false, request_read_at_});
   expect(s.id);
 }
 
@@ -201,6 +201,7 @@ void Server::op_status(Session& s, const proto::Json& id, const proto::Json&) {
   body["running"] = sched_.running();
   body["queued"] = sched_.queued();
   body["jobs"] = sched_.job_count();
+  body["metrics"] = metrics_address_.empty() ? proto::Json(nullptr) : proto::Json(metrics_address_);
   body["waiters"] = waiters_.size();  // clients in `wait`
   body["runs_started"] = runs_started_;
   body["runs_finished"] = runs_finished_;
@@ -300,6 +301,14 @@ void Server::finished(int64_t id) {
   if (!run->reason.empty()) how += ": " + run->reason;
   log(run->state == sched::RunState::succeeded ? Level::info : Level::warning, "jobd: run {} of {} {}",
       sched::run_ref(id), run_owner(*run), how);
+  if (sched_.has_process(*run)) {
+    const size_t series = metrics_.series(run->job, sched_.job(run->job)->spec.name);
+    std::optional<double> seconds;
+    if (run->started_at && run->finished_at)
+      seconds = std::chrono::duration<double>(*run->finished_at - *run->started_at).count();
+    metrics_.run_finished(series, run->state, seconds);
+    if (run->next_attempt) metrics_.retried(series);
+  }
   for (auto it = waiters_.begin(); it != waiters_.end();) {
     // A waiter on a job that had no run yet waits for its next top-level run.
     const bool mine = it->run == id || (it->run == 0 && it->job == run->job && run->parent == 0);

@@ -52,6 +52,7 @@ Server::Server(CommandLine command_line, Options options, std::unique_ptr<job::s
                            .keep_for = options_.keep_for,
                            .seed = std::random_device{}()}),
       loop_(uv_default_loop()),
+      metrics_(options_.metrics_max_jobs),
       started_(std::chrono::steady_clock::now()) {}
 
 Server::~Server() { uv_loop_close(loop_); }
@@ -157,6 +158,7 @@ std::optional<Error> Server::start() {
     if (a.kind == sched::Action::Kind::finished) finished(a.run);
   if (!commit()) return Error{Errc::storage, "cannot save the recovered state"};
 
+  if (auto e = start_metrics()) return e;  // before the socket: a taken port leaves nothing behind
   mkdir((options_.state_dir + "/logs").c_str(), 0750);
   uv_pipe_init(loop_, &listener_, 0);
   listener_.data = this;
@@ -242,6 +244,7 @@ void Server::run() {
   }
   adopted_.clear();
   spawner_->close();
+  if (metrics_http_) metrics_http_->close();
   notifier_.close();
   close_jobs_dir();
   for (uv_handle_t* h :
@@ -269,8 +272,15 @@ bool Server::commit(store::Durability durability) {
   std::vector<int64_t> removed_jobs = std::exchange(unremoved_jobs_, {});
   for (int64_t r : sched_.take_removed_runs()) removed_runs.push_back(r);
   for (int64_t j : sched_.take_removed_jobs()) removed_jobs.push_back(j);
-  if (auto e = store_->save(jobs, runs, replies.empty() ? durability : store::Durability::durable,
-                            removed_runs, removed_jobs)) {
+  const bool saving =
+      !jobs.empty() || !runs.empty() || !replies.empty() || !removed_runs.empty() || !removed_jobs.empty();
+  const auto save_started = std::chrono::steady_clock::now();
+  auto failure = store_->save(jobs, runs, replies.empty() ? durability : store::Durability::durable,
+                              removed_runs, removed_jobs);
+  if (saving)
+    metrics_.committed(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - save_started).count());
+  if (auto& e = failure) {
     // Nothing of this turn is durable: undo its submits and say so. Other
     // changes (finished runs) stay in memory and are saved with the next commit.
     log(Level::error, "jobd: {}", e->message);
@@ -303,6 +313,9 @@ bool Server::commit(store::Durability durability) {
   for (Reply& r : replies) {
     send(r.session, r.body);
     settle(r.session);
+    if (r.new_job)
+      metrics_.submitted(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - r.received).count());
   }
   return true;
 }
@@ -311,6 +324,10 @@ void Server::start_runs(const std::vector<int64_t>& ids) {
   for (int64_t id : ids) {
     const sched::Run* run = sched_.run(id);
     if (!run || run->state != sched::RunState::running) continue;  // undone with its job
+    if (run->started_at) {
+      const auto due = run->retry_at.value_or(run->scheduled_at);  // a retry is due at its retry time
+      metrics_.run_started(std::chrono::duration<double>(*run->started_at - due).count());
+    }
     spawner_->submit(spawn_request(*sched_.job(run->job), sched_.task_of(*run), *run, log_paths(id), zone_));
   }
 }

@@ -17,6 +17,8 @@
 #include "config.hpp"
 #include "executor.hpp"
 #include "jobs_dir.hpp"
+#include "metrics.hpp"
+#include "metrics_http.hpp"
 #include "proto/codec.hpp"
 #include "proto/protocol.hpp"
 #include "sched/scheduler.hpp"
@@ -53,6 +55,8 @@ class Server {
     proto::Json body;
     int64_t new_job = 0;  // the job a submit created: dropped if the commit fails
     bool unsaved_is_error = false;  // a failed commit is an error (apply), not a success saved later
+    // A submit's: when its request was read, for jobd_submit_latency_seconds.
+    std::chrono::steady_clock::time_point received{};
   };
 
   static job::time::Instant now();
@@ -75,6 +79,10 @@ class Server {
   void op_delete(Session& s, const proto::Json& id, const proto::Json& req);
   void op_apply(Session& s, const proto::Json& id, const proto::Json& req);
   void op_export(Session& s, const proto::Json& id, const proto::Json& req);
+  void op_stats(Session& s, const proto::Json& id, const proto::Json& req);  // stats.cpp
+  // The metrics endpoint's page (stats.cpp): the registry with the gauges of now.
+  std::string render_metrics() const;
+  std::optional<job::Error> start_metrics();
   // apply.cpp: what applying the files would change, checked against the
   // scheduler; then carrying it out (`who` names the cause in the log).
   // Returns the jobs created.
@@ -149,6 +157,10 @@ class Server {
   std::set<int64_t> unsaved_jobs_, unsaved_runs_;         // a failed commit's changes, retried
   std::vector<int64_t> unremoved_runs_, unremoved_jobs_;  // a failed commit's removals, retried
   std::vector<Waiter> waiters_;
+  metrics::Registry metrics_;
+  std::unique_ptr<MetricsHttp> metrics_http_;
+  std::string metrics_address_;                            // as bound (port 0 picks one); empty: no endpoint
+  std::chrono::steady_clock::time_point request_read_at_;  // of the requests being handled
   JobsDir jobs_dir_;
   std::chrono::steady_clock::time_point started_;
   // Since jobd started, for status (jobctl top's rates): processes started,

@@ -59,6 +59,7 @@ void Server::on_connection() {
           return;
         }
         if (n < 0) return session.server->close_session(session);
+        session.server->request_read_at_ = std::chrono::steady_clock::now();
         session.reader.feed(std::string_view(buf->base, static_cast<size_t>(n)));
         while (!session.closing) {
           auto line = session.reader.next();

@@ -129,6 +129,11 @@ class Scheduler {
   void for_each_job(F f) const {
     for (int64_t id : job_order_) f(jobs_.at(id));
   }
+  // Every run held (task runs too), in no particular order.
+  template <class F>
+  void for_each_run(F f) const {
+    for (const auto& [id, run] : runs_) f(run);
+  }
   // Runs newest first, all or one job's, at most `limit`.
   std::vector<const Run*> recent_runs(const Job* job, size_t limit) const;
   // Runs newest first whose state is one of `states`, task runs included

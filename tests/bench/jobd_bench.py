@@ -17,6 +17,8 @@ measurements on a shared machine: run it twice and quote medians.
   rss         jobd's RSS with 100,000 jobs defined
   concurrent  as many concurrent `sleep` runs as the pid and fd limits allow,
               with jobd's memory per running job and its descriptor count
+  metrics     durable submits/s with 8 clients, metrics_listen off vs on with
+              a scraper fetching /metrics every 100 ms: the endpoint's overhead
 """
 import json
 import os
@@ -43,12 +45,12 @@ def report(name, value, unit, note=""):
 class Jobd:
     running = []
 
-    def __init__(self, slots):
+    def __init__(self, slots, extra=()):
         self.dir = tempfile.mkdtemp(prefix="jobd-bench-")
         self.sock = os.path.join(self.dir, "sock")
         Jobd.running.append(self)
         self.proc = subprocess.Popen([JOBD, "--state-dir", os.path.join(self.dir, "state"), "--socket", self.sock,
-                                      "--slots", str(slots)], stderr=subprocess.DEVNULL)
+                                      "--slots", str(slots), *extra], stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while not os.path.exists(self.sock):
             if time.monotonic() > deadline or self.proc.poll() is not None:
@@ -264,6 +266,64 @@ def bench_concurrent():
     report("  stopping jobd with all of them running", round(time.monotonic() - t, 1), "s")
 
 
+def bench_metrics():
+    # Off and on alternate, each on a fresh jobd, so that drift on a shared
+    # machine hits both alike; the medians are compared.
+    import statistics
+    import threading
+    import urllib.request
+    count = str(5000 if QUICK else 30000)
+    rounds = 3 if QUICK else 5
+    rates = {False: [], True: []}
+    scrapes, page_bytes = [], 0
+    for _ in range(rounds):
+        for on in (False, True):
+            d = Jobd(2, ["--metrics-listen", "127.0.0.1:0"] if on else [])
+            stop = threading.Event()
+            scraper = None
+            if on:
+                url = f"http://{d.status()['metrics']}/metrics"
+
+                def scrape():
+                    nonlocal page_bytes
+                    while not stop.is_set():
+                        t = time.monotonic()
+                        with urllib.request.urlopen(url, timeout=10) as r:
+                            page_bytes = len(r.read())
+                        scrapes.append(time.monotonic() - t)
+                        stop.wait(max(0.0, 0.1 - (time.monotonic() - t)))
+                scraper = threading.Thread(target=scrape)
+                scraper.start()
+            r = d.load("--clients", "8", "--count", count, "--job", FUTURE)
+            stop.set()
+            if scraper:
+                scraper.join()
+            d.stop()
+            rates[on].append(r["submits_per_s"])
+    off, on = statistics.median(rates[False]), statistics.median(rates[True])
+    scrapes.sort()
+    report("submit, 8 clients, durable, metrics off", round(off), "submits/s",
+           f"median of {rounds}: {', '.join(str(round(x)) for x in rates[False])}")
+    report("submit, 8 clients, durable, metrics on", round(on), "submits/s",
+           f"median of {rounds}, scraped every 100 ms: {', '.join(str(round(x)) for x in rates[True])}")
+    report("  metrics endpoint overhead on submits", round((off - on) / off * 100, 2), "%", "target < 2%")
+    report("  scrape time, p50 / max", f"{scrapes[len(scrapes) // 2] * 1000:.2f}/{scrapes[-1] * 1000:.2f}", "ms",
+           f"{len(scrapes)} scrapes, page {page_bytes} bytes")
+    # Throughput on a shared machine is noisy; jobd's own CPU per scrape is not.
+    d = Jobd(2, ["--metrics-listen", "127.0.0.1:0"])
+    url = f"http://{d.status()['metrics']}/metrics"
+    d.load("--clients", "8", "--count", count, "--job", FUTURE)
+    n = 200
+    before = cpu_seconds(d.proc.pid)
+    for _ in range(n):
+        with urllib.request.urlopen(url, timeout=10) as r:
+            r.read()
+    per_scrape = (cpu_seconds(d.proc.pid) - before) / n
+    d.stop()
+    report(f"  jobd CPU per scrape, {count} jobs", round(per_scrape * 1e6), "us",
+           f"{per_scrape * 10 * 100:.2f}% of a core at 10 scrapes/s")
+
+
 def main():
     # A benchmark that fails must not leave its jobd behind.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
@@ -272,7 +332,8 @@ def main():
             raise SystemExit(f"missing {f}: build first (meson compile -C {BUILD})")
     only = [a for a in sys.argv[2:] if not a.startswith("--")]
     for name, fn in [("submit", bench_submit), ("latency", bench_latency), ("due", bench_due), ("tsp", bench_tsp),
-                     ("e2e", bench_e2e), ("dag", bench_dag), ("rss", bench_rss), ("concurrent", bench_concurrent)]:
+                     ("e2e", bench_e2e), ("dag", bench_dag), ("rss", bench_rss), ("concurrent", bench_concurrent),
+                     ("metrics", bench_metrics)]:
         if not only or name in only:
             fn()
     print("\nsummary")
