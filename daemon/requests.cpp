@@ -190,6 +190,9 @@ void Server::op_status(Session& s, const proto::Json& id, const proto::Json&) {
   body["jobs"] = sched_.job_count();
   body["waiters"] = waiters_.size();  // clients in `wait`
   body["stopping"] = stopping_;
+  // notifications.failed is notify_failures_total: deliveries given up on.
+  const auto n = notifications_->counts();
+  body["notifications"] = {{"sent", n.sent}, {"failed", n.failed}, {"pending", n.pending}};
   send(s.id, body);
 }
 
@@ -284,6 +287,7 @@ void Server::finished(int64_t id) {
   if (!run->reason.empty()) how += ": " + run->reason;
   log(run->state == sched::RunState::succeeded ? Level::info : Level::warning, "jobd: run {} of {} {}",
       sched::run_ref(id), run_owner(*run), how);
+  notify(*run);
   for (auto it = waiters_.begin(); it != waiters_.end();) {
     // A waiter on a job that had no run yet waits for its next top-level run.
     const bool mine = it->run == id || (it->run == 0 && it->job == run->job && run->parent == 0);

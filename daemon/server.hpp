@@ -17,6 +17,7 @@
 #include "config.hpp"
 #include "executor.hpp"
 #include "jobs_dir.hpp"
+#include "notify.hpp"
 #include "proto/codec.hpp"
 #include "proto/protocol.hpp"
 #include "sched/scheduler.hpp"
@@ -122,6 +123,9 @@ class Server {
   std::string run_owner(const job::sched::Run& run) const;  // "job X", or "job X, task T of rN" in logs
   proto::Json run_json(const job::sched::Run& run) const;
   proto::Json job_json(const job::sched::Job& job) const;
+  // A run that ended: its job's notifications that want the event, queued.
+  void notify(const job::sched::Run& run);
+  NotifyOptions notify_options() const;
 
   CommandLine command_line_;
   Options options_;
@@ -142,6 +146,7 @@ class Server {
   std::unordered_map<uint64_t, Session*> sessions_;
   std::unordered_map<pid_t, int64_t> pids_;  // running child -> run
   std::unique_ptr<Spawner> spawner_;
+  std::unique_ptr<NotifyQueue> notifications_;
   // Children reaped before the spawner told us whose they were: pid -> status.
   std::unordered_map<pid_t, int> early_exits_;
   std::unordered_map<int64_t, uv_poll_t*> adopted_;       // run -> pidfd watch, after a restart
