@@ -272,6 +272,22 @@ notify = [{{ on = ["success"], webhook = "{listener.url('/nothing')}" }}]
               and failure['next_attempt'] is None, f'the last attempt\'s failure is a "failure": {failure}')
 
 
+def test_skipped_fire_notifies(ctx):
+    listener = Listener(ctx)
+    j = ctx.jobd()
+    apply(j, f'''
+[job.overlap]
+every = "1s"
+command = ["sleep", "{ctx.marker()}"]
+concurrency = "forbid"
+notify = [{{ on = ["skipped"], webhook = "{listener.url()}" }}]
+''')
+    doc = listener.wait_for(1, 'a fire skipped while the first run still runs')[0]['body']
+    j.ok('pause', 'overlap')
+    ctx.check(doc['event'] == 'skipped' and doc['state'] == 'skipped' and doc['job'] == 'overlap'
+              and doc['started_at'] is None and doc['stdout'] == '', f'a skipped fire: {doc}')
+
+
 def test_defaults_notify_reaches_the_jobs(ctx):
     listener = Listener(ctx)
     j = ctx.jobd(config=f'[defaults]\nnotify = [{{ on = ["success"], webhook = "{listener.url("/jobd-toml")}" }}]\n')
@@ -361,6 +377,7 @@ if __name__ == '__main__':
         test_mail_through_sendmail_on_jobds_path,
         test_exec_notifier_gets_the_json_on_stdin,
         test_on_selects_the_events,
+        test_skipped_fire_notifies,
         test_defaults_notify_reaches_the_jobs,
         test_submit_notify_flags,
         test_bad_specs_are_refused_at_line_and_column,
