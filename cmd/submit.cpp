@@ -242,9 +242,11 @@ void add_submit(CLI::App& app) {
                   "REF[:RULE]: wait for a run (r12) or a job's run; RULE success (default), done or failure "
                   "(repeatable)")
       ->allow_extra_args(false);
-  cmd->add_option("--notify-webhook", o->notify_webhooks, "POST a JSON document about each run's end to URL (repeatable)")
+  cmd->add_option("--notify-webhook", o->notify_webhooks,
+                  "POST a JSON document about each run's end to URL (repeatable)")
       ->allow_extra_args(false);
-  cmd->add_option("--notify-mail", o->notify_mails, "mail ADDRESS about each run's end, through sendmail (repeatable)")
+  cmd->add_option("--notify-mail", o->notify_mails,
+                  "mail ADDRESS about each run's end, through sendmail (repeatable)")
       ->allow_extra_args(false);
   cmd->add_option("--notify-on", o->notify_on,
                   "LIST: the events notified, of failure, success, retry, skipped (default failure)");

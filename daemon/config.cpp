@@ -28,7 +28,7 @@ using job::Error;
 namespace {
 
 constexpr std::array<std::string_view, 11> kKeys = {
-    "state_dir", "socket",    "slots",           "jobs_dir",       "kill_grace", "keep_for",
+    "state_dir",     "socket",    "slots",           "jobs_dir",       "kill_grace", "keep_for",
     "log_max_bytes", "log_level", "notify_attempts", "notify_backoff", "defaults"};
 
 constexpr std::array<Level, 4> kLevels = {Level::debug, Level::info, Level::warning, Level::error};
@@ -132,7 +132,8 @@ void read_file(const std::string& path, const CommandLine& given, Options& o) {
       o.log_level = *level;
     } else if (key == "notify_attempts") {
       auto n = value.value<int64_t>();
-      if (!value.is_integer() || !n || *n < 1 || *n > 20) throw Invalid{at() + ": expected a number of attempts, 1 to 20"};
+      if (!value.is_integer() || !n || *n < 1 || *n > 20)
+        throw Invalid{at() + ": expected a number of attempts, 1 to 20"};
       o.notify_attempts = static_cast<int>(*n);
     } else if (key == "notify_backoff") {
       o.notify_backoff = duration("1s");

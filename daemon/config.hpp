@@ -27,8 +27,10 @@ struct Options {
   int64_t log_max_bytes = 10 << 20;                      // per stream; the tail is kept
   std::string jobs_dir;                                  // absolute; watched if it exists
   Level log_level = Level::info;
-  int notify_attempts = 5;                                  // a webhook's, with its retries
-  job::time::Duration notify_backoff = std::chrono::seconds{1};  // before a webhook's second attempt; doubled after
+  // A webhook notification's attempts, and the wait before its second one,
+  // doubled before each after it.
+  int notify_attempts = 5;
+  job::time::Duration notify_backoff = std::chrono::seconds{1};
   // jobd.toml's [defaults] (the keys of a jobs.toml [defaults]), checked and
   // turned into spec fields (jobfile::defaults_from_keys): what every new or
   // updated job lacks, it takes from here.

@@ -127,7 +127,8 @@ Json event_document(sched::NotifySpec::Event event, const sched::Run& run, const
 }
 
 std::string mail_message(const std::string& to, const Json& d) {
-  const std::string job = text_or(d, "job", "?"), run = text_or(d, "run", "?"), state = text_or(d, "state", "?");
+  const std::string job = text_or(d, "job", "?"), run = text_or(d, "run", "?"),
+                    state = text_or(d, "state", "?");
   const bool retry = d.value("event", std::string()) == "retry";
   std::string m;
   m += "To: " + to + "\n";
@@ -138,14 +139,19 @@ std::string mail_message(const std::string& to, const Json& d) {
   m += "X-Jobd-Run: " + run + "\n\n";
   m += fmt::format("Run {} of job {} ({}), attempt {}, on {}: {}", run, job, text_or(d, "job_id", "?"),
                    d.value("attempt", 0), text_or(d, "host", "?"), state);
-  if (d.contains("exit_code") && d["exit_code"].is_number()) m += fmt::format(", exit code {}", d["exit_code"].get<int>());
-  if (d.contains("signal") && d["signal"].is_number()) m += fmt::format(", signal {}", d["signal"].get<int>());
+  if (d.contains("exit_code") && d["exit_code"].is_number())
+    m += fmt::format(", exit code {}", d["exit_code"].get<int>());
+  if (d.contains("signal") && d["signal"].is_number())
+    m += fmt::format(", signal {}", d["signal"].get<int>());
   m += ".\n";
-  if (d.contains("reason") && d["reason"].is_string()) m += "Reason: " + d["reason"].get<std::string>() + "\n";
+  if (d.contains("reason") && d["reason"].is_string())
+    m += "Reason: " + d["reason"].get<std::string>() + "\n";
   m += "Scheduled: " + text_or(d, "scheduled_at", "-") + "\n";
   m += "Started: " + text_or(d, "started_at", "-") + "\n";
   m += "Finished: " + text_or(d, "finished_at", "-") + "\n";
-  if (retry) m += fmt::format("Next attempt: {} at {}\n", text_or(d, "next_attempt", "?"), text_or(d, "retry_at", "?"));
+  if (retry)
+    m +=
+        fmt::format("Next attempt: {} at {}\n", text_or(d, "next_attempt", "?"), text_or(d, "retry_at", "?"));
   for (const char* stream : {"stdout", "stderr"}) {
     const std::string tail = text_or(d, stream, "");
     m += fmt::format("\n--- {} (last {} bytes) ---\n", stream, tail.size());
@@ -175,7 +181,9 @@ void NotifyQueue::set_options(NotifyOptions options) {
   options_ = options;
 }
 
-NotifyQueue::Counts NotifyQueue::counts() const { return {sent_.load(), failures_total_.load(), pending_.load()}; }
+NotifyQueue::Counts NotifyQueue::counts() const {
+  return {sent_.load(), failures_total_.load(), pending_.load()};
+}
 
 void NotifyQueue::submit(Delivery delivery) {
   {
@@ -221,7 +229,8 @@ void NotifyQueue::work() {
       wake_.wait(lock);
       continue;
     }
-    auto next = std::min_element(items_.begin(), items_.end(), [](const Item& a, const Item& b) { return a.due < b.due; });
+    auto next = std::min_element(items_.begin(), items_.end(),
+                                 [](const Item& a, const Item& b) { return a.due < b.due; });
     if (next->due > now) {
       wake_.wait_until(lock, stopping_ ? std::min(next->due, stop_deadline_) : next->due);
       continue;
@@ -237,8 +246,8 @@ void NotifyQueue::work() {
     lock.lock();
     if (outcome == Outcome::retry && item.attempt < options.webhook_attempts && !stopping_) {
       const auto wait = options.webhook_backoff * (int64_t{1} << std::min(item.attempt - 1, 20));
-      log(Level::warning, "jobd: notification of {} by {}: attempt {} of {} failed ({}); next in {}ms", what, where,
-          item.attempt, options.webhook_attempts, why, wait.count());
+      log(Level::warning, "jobd: notification of {} by {}: attempt {} of {} failed ({}); next in {}ms", what,
+          where, item.attempt, options.webhook_attempts, why, wait.count());
       item.due = Clock::now() + wait;
       items_.push_back(std::move(item));
       continue;
@@ -310,13 +319,15 @@ NotifyQueue::Outcome NotifyQueue::post(const Item& item, Clock::time_point deadl
   // A transfer in flight when jobd stops ends with the shutdown grace.
   curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &abort_at_);
-  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION,
-                   +[](void* abort_at, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> int {
-                     return Clock::now().time_since_epoch().count() >
-                            static_cast<std::atomic<Clock::rep>*>(abort_at)->load();
-                   });
+  curl_easy_setopt(
+      curl, CURLOPT_XFERINFOFUNCTION,
+      +[](void* abort_at, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> int {
+        return Clock::now().time_since_epoch().count() >
+               static_cast<std::atomic<Clock::rep>*>(abort_at)->load();
+      });
   // The receiver's answer is not ours to keep.
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, +[](char*, size_t size, size_t n, void*) { return size * n; });
+  curl_easy_setopt(
+      curl, CURLOPT_WRITEFUNCTION, +[](char*, size_t size, size_t n, void*) { return size * n; });
   const CURLcode rc = curl_easy_perform(curl);
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
@@ -332,7 +343,7 @@ NotifyQueue::Outcome NotifyQueue::post(const Item& item, Clock::time_point deadl
 }
 
 NotifyQueue::Outcome NotifyQueue::pipe_to(const std::vector<std::string>& argv, const std::string& input,
-                                    Clock::time_point deadline, std::string& why) {
+                                          Clock::time_point deadline, std::string& why) {
   NotifyOptions options;
   {
     std::lock_guard lock(mu_);
@@ -403,7 +414,7 @@ NotifyQueue::Outcome NotifyQueue::pipe_to(const std::vector<std::string>& argv, 
     return Outcome::failed;
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Outcome::sent;
-  why = WIFEXITED(status) ? fmt::format("{} exited with status {}", args[0], WEXITSTATUS(status))
+  why = WIFEXITED(status)     ? fmt::format("{} exited with status {}", args[0], WEXITSTATUS(status))
         : WIFSIGNALED(status) ? fmt::format("{} killed by signal {}", args[0], WTERMSIG(status))
                               : fmt::format("{} ended oddly (status {})", args[0], status);
   return Outcome::failed;

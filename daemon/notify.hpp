@@ -21,8 +21,8 @@
 #include <condition_variable>
 #include <limits>
 #include <map>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -34,12 +34,12 @@
 namespace jobd {
 
 struct NotifyOptions {
-  int webhook_attempts = 5;                                   // jobd.toml's notify_attempts
-  std::chrono::milliseconds webhook_backoff{1000};            // notify_backoff: doubled each attempt
-  std::chrono::milliseconds connect_timeout{5000};            // webhook
-  std::chrono::milliseconds total_timeout{15000};             // webhook, per attempt
-  std::chrono::milliseconds exec_timeout{30000};              // mail and exec: killed after this
-  std::chrono::milliseconds shutdown_grace{2000};             // pending deliveries at stop()
+  int webhook_attempts = 5;                         // jobd.toml's notify_attempts
+  std::chrono::milliseconds webhook_backoff{1000};  // notify_backoff: doubled each attempt
+  std::chrono::milliseconds connect_timeout{5000};  // webhook
+  std::chrono::milliseconds total_timeout{15000};   // webhook, per attempt
+  std::chrono::milliseconds exec_timeout{30000};    // mail and exec: killed after this
+  std::chrono::milliseconds shutdown_grace{2000};   // pending deliveries at stop()
 };
 
 // One notification to send: the document (notify.cpp's event_document) and
@@ -100,7 +100,8 @@ class NotifyQueue {
   std::atomic<uint64_t> failures_total_{0};
   std::atomic<uint64_t> pending_{0};
   // stop_deadline_, for a webhook's transfer in flight to give up at.
-  std::atomic<std::chrono::steady_clock::rep> abort_at_{std::numeric_limits<std::chrono::steady_clock::rep>::max()};
+  std::atomic<std::chrono::steady_clock::rep> abort_at_{
+      std::numeric_limits<std::chrono::steady_clock::rep>::max()};
   std::thread thread_;
 };
 

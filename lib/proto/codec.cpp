@@ -188,7 +188,8 @@ Result<sched::AfterSpec> after_from_json(const Json& j, const std::string& path)
 
 Result<sched::NotifySpec> notify_from_json(const Json& j, const std::string& path) {
   if (!j.is_object())
-    return bad(fmt::format("{}: expected an object such as {{on = [\"failure\"], mail = \"ops@example.com\"}}", path));
+    return bad(fmt::format(
+        "{}: expected an object such as {{on = [\"failure\"], mail = \"ops@example.com\"}}", path));
   sched::NotifySpec notify;
   int channels = 0;
   for (const auto& item : j.items()) {
@@ -200,7 +201,8 @@ Result<sched::NotifySpec> notify_from_json(const Json& j, const std::string& pat
       notify.on.clear();
       for (const auto& e : f.value) {
         sched::NotifySpec::Event event{};
-        if ((problem = Field{f.path, e}.name(event, sched::notify_event_from, sched::NotifySpec::Event::skipped)))
+        if ((problem =
+                 Field{f.path, e}.name(event, sched::notify_event_from, sched::NotifySpec::Event::skipped)))
           break;
         if (!notify.wants(event)) notify.on.push_back(event);
       }
@@ -214,7 +216,8 @@ Result<sched::NotifySpec> notify_from_json(const Json& j, const std::string& pat
       problem = f.strings(notify.exec);
       ++channels;
     } else {
-      return bad(fmt::format("{}: unknown field \"{}\" (expected on, and one of webhook, mail and exec)", path, key));
+      return bad(fmt::format("{}: unknown field \"{}\" (expected on, and one of webhook, mail and exec)",
+                             path, key));
     }
     if (problem) return *problem;
   }

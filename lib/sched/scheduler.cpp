@@ -49,7 +49,8 @@ std::optional<Error> check_policy(time::Duration timeout, int retries, time::Dur
 // A mail address as sendmail takes it: "user@host", or a local user as cron's
 // MAILTO allows; nothing a header could be split or an option hidden with.
 bool plausible_mail(std::string_view address) {
-  if (address.empty() || address.size() > 254 || address[0] == '-' || address[0] == '@' || address.back() == '@')
+  if (address.empty() || address.size() > 254 || address[0] == '-' || address[0] == '@' ||
+      address.back() == '@')
     return false;
   if (std::count(address.begin(), address.end(), '@') > 1) return false;
   return std::none_of(address.begin(), address.end(), [](char c) {

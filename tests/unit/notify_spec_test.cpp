@@ -70,12 +70,14 @@ TEST_CASE("notify: bad JSON names the field") {
         "notify[1].on: \"sometimes\" is not one of failure, success, retry, skipped");
   CHECK(codec_error(with_notify({{{"on", "failure"}, {"mail", "a@b"}}})) ==
         "notify[0].on: expected an array such as [\"failure\", \"retry\"]");
-  CHECK(codec_error(with_notify({{{"on", {"failure"}}}})) == "notify[0]: give exactly one of webhook, mail and exec");
+  CHECK(codec_error(with_notify({{{"on", {"failure"}}}})) ==
+        "notify[0]: give exactly one of webhook, mail and exec");
   CHECK(codec_error(with_notify({{{"mail", "a@b"}, {"webhook", "http://x"}}})) ==
         "notify[0]: give exactly one of webhook, mail and exec");
   CHECK(codec_error(with_notify({{{"mail", "a@b"}, {"url", "http://x"}}})) ==
         "notify[0]: unknown field \"url\" (expected on, and one of webhook, mail and exec)");
-  CHECK(codec_error(with_notify({{{"exec", "/bin/page"}}})) == "notify[0].exec: expected an array of strings");
+  CHECK(codec_error(with_notify({{{"exec", "/bin/page"}}})) ==
+        "notify[0].exec: expected an array of strings");
 }
 
 TEST_CASE("notify: the scheduler refuses what cannot be delivered") {
@@ -96,7 +98,8 @@ TEST_CASE("notify: the scheduler refuses what cannot be delivered") {
         "notify[0].exec: \"page\" is not an absolute path to a program");
   CHECK(check_error(with_notify({{{"on", Json::array()}, {"mail", "a@b"}}})) ==
         "notify[0].on: empty: give one or more of failure, success, retry, skipped");
-  CHECK(check_error(with_notify({{{"mail", ""}}})) == "notify[0]: give exactly one of webhook, mail and exec");
+  CHECK(check_error(with_notify({{{"mail", ""}}})) ==
+        "notify[0]: give exactly one of webhook, mail and exec");
 }
 
 TEST_CASE("notify in jobs.toml: inline tables, arrays of tables, [defaults]") {
@@ -151,16 +154,19 @@ mail = "dev@example.com"
 TEST_CASE("notify in jobs.toml: errors at file:line:column, at the entry's key") {
   CHECK(file_error("[job.a]\ncommand = \"true\"\nnotify = [{ on = [\"sometimes\"], mail = \"a@b\" }]\n") ==
         "x.toml:3:18: job \"a\": notify[0].on: \"sometimes\" is not one of failure, success, retry, skipped");
-  CHECK(file_error("[job.a]\ncommand = \"true\"\nnotify = [\n  { mail = \"a@b\" },\n  { webhook = \"ftp://x\" },\n]\n") ==
+  CHECK(file_error("[job.a]\ncommand = \"true\"\nnotify = [\n  { mail = \"a@b\" },\n  { webhook = "
+                   "\"ftp://x\" },\n]\n") ==
         "x.toml:5:15: job \"a\": notify[1].webhook: \"ftp://x\" is not an http:// or https:// URL");
   CHECK(file_error("[job.a]\ncommand = \"true\"\nnotify = [{ on = [\"failure\"] }]\n") ==
         "x.toml:3:11: job \"a\": notify[0]: give exactly one of webhook, mail and exec");
   CHECK(file_error("[job.a]\ncommand = \"true\"\nnotify = { mail = \"a@b\" }\n") ==
         "x.toml:3:10: job \"a\": notify: expected an array of notifications");
   CHECK(file_error("[defaults]\nnotify = [{ exec = [\"page\"] }]\n[job.a]\ncommand = \"true\"\n") ==
-        "x.toml:2:20: job \"a\": notify[0].exec: \"page\" is not an absolute path to a program (from [defaults])");
+        "x.toml:2:20: job \"a\": notify[0].exec: \"page\" is not an absolute path to a program (from "
+        "[defaults])");
   CHECK(file_error("[job.a]\n[job.a.tasks.t]\ncommand = \"true\"\nnotify = []\n") ==
-        "x.toml:4:1: job \"a\": task \"t\": \"notify\" is a key of the job, not of a task (write it in [job.a], "
+        "x.toml:4:1: job \"a\": task \"t\": \"notify\" is a key of the job, not of a task (write it in "
+        "[job.a], "
         "before its tasks)");
 }
 
@@ -170,5 +176,6 @@ TEST_CASE("defaults_from_keys takes notify, as jobd.toml's [defaults] gives it")
   CHECK((*d)["notify"][0]["mail"] == "ops@example.com");
   auto bad = job::jobfile::defaults_from_keys(Json{{"notify", {{{"mail", "a@b"}, {"on", {"never"}}}}}});
   REQUIRE_FALSE(bad.ok());
-  CHECK(bad.error().message == "defaults: notify[0].on: \"never\" is not one of failure, success, retry, skipped");
+  CHECK(bad.error().message ==
+        "defaults: notify[0].on: \"never\" is not one of failure, success, retry, skipped");
 }
