@@ -30,6 +30,9 @@ struct SubmitOptions {
   // Task graphs and dependencies.
   std::vector<std::string> tasks, edges, triggers, after;
   std::string file;
+  // Notifications: each webhook and address is told of the events of --notify-on.
+  std::vector<std::string> notify_webhooks, notify_mails;
+  std::optional<std::string> notify_on;
 };
 
 [[noreturn]] void invalid(std::string message) {
@@ -129,6 +132,19 @@ void add_policies(job::proto::Json& spec, const SubmitOptions& o) {
   if (o.catchup) policies["catchup"] = *o.catchup;
   if (o.starting_deadline) policies["starting_deadline"] = *o.starting_deadline;
   if (o.keep_runs) policies["keep_runs"] = *o.keep_runs;
+  if (o.notify_on && o.notify_webhooks.empty() && o.notify_mails.empty())
+    invalid("--notify-on: give --notify-webhook or --notify-mail too");
+  job::proto::Json on = job::proto::Json::array();
+  for (std::string_view rest = o.notify_on.value_or("failure"); !rest.empty();) {
+    const size_t comma = std::min(rest.find(','), rest.size());
+    const std::string event(rest.substr(0, comma));
+    if (!job::sched::notify_event_from(event))
+      invalid(fmt::format("--notify-on: \"{}\" is not one of failure, success, retry, skipped", event));
+    on.push_back(event);
+    rest.remove_prefix(std::min(comma + 1, rest.size()));
+  }
+  for (const auto& url : o.notify_webhooks) policies["notify"].push_back({{"on", on}, {"webhook", url}});
+  for (const auto& address : o.notify_mails) policies["notify"].push_back({{"on", on}, {"mail", address}});
   if (auto checked = job::proto::spec_from_json(policies); !checked) {
     std::string message = checked.error().message;  // "max_backoff: ..."
     const size_t field_end = std::min(message.find(':'), message.size());
@@ -226,6 +242,14 @@ void add_submit(CLI::App& app) {
                   "REF[:RULE]: wait for a run (r12) or a job's run; RULE success (default), done or failure "
                   "(repeatable)")
       ->allow_extra_args(false);
+  cmd->add_option("--notify-webhook", o->notify_webhooks,
+                  "POST a JSON document about each run's end to URL (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--notify-mail", o->notify_mails,
+                  "mail ADDRESS about each run's end, through sendmail (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--notify-on", o->notify_on,
+                  "LIST: the events notified, of failure, success, retry, skipped (default failure)");
   auto* file = cmd->add_option("--file", o->file, "submit the jobs of a TOML file (and no other option)");
   cmd->add_option("command", o->command, "the program and its arguments, after --");
   cmd->callback([o, cmd, file] {

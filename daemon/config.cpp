@@ -28,9 +28,10 @@ using job::Error;
 
 namespace {
 
-constexpr std::array<std::string_view, 11> kKeys = {
-    "state_dir",     "socket",    "slots",    "jobs_dir",       "kill_grace",      "keep_for",
-    "log_max_bytes", "log_level", "defaults", "metrics_listen", "metrics_max_jobs"};
+constexpr std::array<std::string_view, 13> kKeys = {
+    "state_dir",      "socket",           "slots",           "jobs_dir",       "kill_grace", "keep_for",
+    "log_max_bytes",  "log_level",        "metrics_listen",  "metrics_max_jobs", "notify_attempts",
+    "notify_backoff", "defaults"};
 
 constexpr std::array<Level, 4> kLevels = {Level::debug, Level::info, Level::warning, Level::error};
 
@@ -142,6 +143,14 @@ void read_file(const std::string& path, const CommandLine& given, Options& o) {
       if (!value.is_integer() || !n || *n < 0 || *n > 100000)
         throw Invalid{at() + ": expected a number of jobs, 0 to 100000"};
       o.metrics_max_jobs = static_cast<size_t>(*n);
+    } else if (key == "notify_attempts") {
+      auto n = value.value<int64_t>();
+      if (!value.is_integer() || !n || *n < 1 || *n > 20)
+        throw Invalid{at() + ": expected a number of attempts, 1 to 20"};
+      o.notify_attempts = static_cast<int>(*n);
+    } else if (key == "notify_backoff") {
+      o.notify_backoff = duration("1s");
+      if (o.notify_backoff > std::chrono::hours{1}) throw Invalid{at() + ": at most 1h"};
     } else if (key == "defaults") {
       if (!value.is_table()) throw Invalid{at() + ": expected a table ([defaults])"};
       auto defaults = job::jobfile::defaults_from_keys(to_json(value));

@@ -29,6 +29,10 @@ struct Options {
   Level log_level = Level::info;
   std::string metrics_listen;     // "HOST:PORT" of the metrics endpoint; empty: none
   size_t metrics_max_jobs = 500;  // jobs with series of their own; the rest share job="_other"
+  // A webhook notification's attempts, and the wait before its second one,
+  // doubled before each after it.
+  int notify_attempts = 5;
+  job::time::Duration notify_backoff = std::chrono::seconds{1};
   // jobd.toml's [defaults] (the keys of a jobs.toml [defaults]), checked and
   // turned into spec fields (jobfile::defaults_from_keys): what every new or
   // updated job lacks, it takes from here.

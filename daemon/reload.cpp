@@ -27,6 +27,9 @@ void Server::reload() {
     compare("log_max_bytes", options_.log_max_bytes, now.log_max_bytes);
     compare("log_level", level_name(options_.log_level), level_name(now.log_level));
     compare("jobs_dir", options_.jobs_dir, now.jobs_dir);
+    compare("notify_attempts", options_.notify_attempts, now.notify_attempts);
+    compare("notify_backoff", job::time::format_duration(options_.notify_backoff),
+            job::time::format_duration(now.notify_backoff));
     if (options_.defaults != now.defaults) changes.emplace_back("defaults");
     // The database and the listener stay where they are until a restart.
     if (now.state_dir != options_.state_dir)
@@ -52,6 +55,7 @@ void Server::reload() {
     log(Level::info, "jobd: reloaded configuration{}",
         changes.empty() ? std::string(" (no changes)") : fmt::format(" ({})", fmt::join(changes, ", ")));
     min_log_level = options_.log_level;
+    notifications_->set_options(notify_options());
   }
   rescan_jobs_dir();
   notifier_.ready(

@@ -206,6 +206,9 @@ void Server::op_status(Session& s, const proto::Json& id, const proto::Json&) {
   body["runs_started"] = runs_started_;
   body["runs_finished"] = runs_finished_;
   body["stopping"] = stopping_;
+  // notifications.failed is notify_failures_total: deliveries given up on.
+  const auto n = notifications_->counts();
+  body["notifications"] = {{"sent", n.sent}, {"failed", n.failed}, {"pending", n.pending}};
   send(s.id, body);
 }
 
@@ -309,6 +312,7 @@ void Server::finished(int64_t id) {
     metrics_.run_finished(series, run->state, seconds);
     if (run->next_attempt) metrics_.retried(series);
   }
+  notify(*run);
   for (auto it = waiters_.begin(); it != waiters_.end();) {
     // A waiter on a job that had no run yet waits for its next top-level run.
     const bool mine = it->run == id || (it->run == 0 && it->job == run->job && run->parent == 0);

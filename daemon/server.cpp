@@ -52,8 +52,46 @@ Server::Server(CommandLine command_line, Options options, std::unique_ptr<job::s
                            .keep_for = options_.keep_for,
                            .seed = std::random_device{}()}),
       loop_(uv_default_loop()),
+      notifications_(std::make_unique<NotifyQueue>(notify_options())),
       metrics_(options_.metrics_max_jobs),
       started_(std::chrono::steady_clock::now()) {}
+
+NotifyOptions Server::notify_options() const {
+  NotifyOptions o;
+  o.webhook_attempts = options_.notify_attempts;
+  o.webhook_backoff = std::chrono::duration_cast<std::chrono::milliseconds>(options_.notify_backoff);
+  return o;
+}
+
+void Server::notify(const sched::Run& run) {
+  using Event = sched::NotifySpec::Event;
+  const sched::Job* job = sched_.job(run.job);
+  // Top-level runs only: a graph's job run speaks for its tasks.
+  if (!job || run.parent != 0 || job->spec.notify.empty()) return;
+  std::optional<Event> event;
+  switch (run.state) {
+    case sched::RunState::succeeded:
+      event = Event::success;
+      break;
+    case sched::RunState::failed:
+    case sched::RunState::timed_out:
+    case sched::RunState::lost:
+      event = run.next_attempt ? Event::retry : Event::failure;
+      break;
+    case sched::RunState::skipped:
+      event = Event::skipped;
+      break;
+    default:  // cancelled: someone (or a replace) asked for it; nobody is told
+      break;
+  }
+  if (!event) return;
+  const sched::Run* next = run.next_attempt ? sched_.run(run.next_attempt) : nullptr;
+  const bool has_logs = !job->graph;
+  const LogPaths logs = has_logs ? log_paths(run.id) : LogPaths{};
+  for (const sched::NotifySpec& n : job->spec.notify)
+    if (n.wants(*event))
+      notifications_->submit({*event, n, event_document(*event, run, *job, next, zone_), logs.out, logs.err});
+}
 
 Server::~Server() { uv_loop_close(loop_); }
 
@@ -234,6 +272,7 @@ std::optional<Error> Server::start() {
 void Server::run() {
   uv_run(loop_, UV_RUN_DEFAULT);
   commit();
+  notifications_->stop();  // the loop reaps no more: the notifier's children are its own
   // Close every handle and let the loop deliver the close callbacks.
   std::vector<Session*> open_sessions;
   for (auto& [id, s] : sessions_) open_sessions.push_back(s);
@@ -425,6 +464,8 @@ void Server::on_sigchld() {
     waitpid(pid, &status, 0);
     if (run)
       record_exit(it->second, pid, status, t);
+    else if (notifications_->child_exited(pid, status))
+      continue;  // a sendmail or exec notifier
     else if (spawner_->in_flight() > 0)
       early_exits_[pid] = status;  // a run whose spawn result is still on its way
   }

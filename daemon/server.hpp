@@ -19,6 +19,7 @@
 #include "jobs_dir.hpp"
 #include "metrics.hpp"
 #include "metrics_http.hpp"
+#include "notify.hpp"
 #include "proto/codec.hpp"
 #include "proto/protocol.hpp"
 #include "sched/scheduler.hpp"
@@ -130,6 +131,9 @@ class Server {
   std::string run_owner(const job::sched::Run& run) const;  // "job X", or "job X, task T of rN" in logs
   proto::Json run_json(const job::sched::Run& run) const;
   proto::Json job_json(const job::sched::Job& job) const;
+  // A run that ended: its job's notifications that want the event, queued.
+  void notify(const job::sched::Run& run);
+  NotifyOptions notify_options() const;
 
   CommandLine command_line_;
   Options options_;
@@ -150,6 +154,7 @@ class Server {
   std::unordered_map<uint64_t, Session*> sessions_;
   std::unordered_map<pid_t, int64_t> pids_;  // running child -> run
   std::unique_ptr<Spawner> spawner_;
+  std::unique_ptr<NotifyQueue> notifications_;
   // Children reaped before the spawner told us whose they were: pid -> status.
   std::unordered_map<pid_t, int> early_exits_;
   std::unordered_map<int64_t, uv_poll_t*> adopted_;       // run -> pidfd watch, after a restart

@@ -10,7 +10,7 @@ namespace job::jobfile {
 namespace {
 
 //  toml, json field, in a job, in a task, in [defaults], a duration
-constexpr std::array<Key, 22> kKeys = {{
+constexpr std::array<Key, 23> kKeys = {{
     {"schedule", "cron", true, false, false},
     {"at", "at", true, false, false},
     {"every", "every", true, false, false, true},
@@ -31,6 +31,7 @@ constexpr std::array<Key, 22> kKeys = {{
     {"starting_deadline", "starting_deadline", true, false, true, true},
     {"keep_runs", "keep_runs", true, false, true},
     {"paused", "paused", true, false, true},
+    {"notify", "notify", true, false, true},
     {"tasks", "tasks", true, false, false},
     {"name", "name", false, false, false},  // implied by the table's name
 }};

@@ -180,8 +180,31 @@ class Reader {
     const toml::node* at = table.get(key);
     const bool inherited = !at && defaults_ && defaults_->get(key);
     if (inherited) at = defaults_->get(key);
+    at = element_at(at, rest);
     fail(at ? at->source() : table.source(),
          fmt::format("{}: {}{}{}", context, key, rest, inherited ? " (from [defaults])" : ""));
+  }
+
+  // The element of an array of tables a field path such as "[1].on: ..." (after
+  // the key) names, and its key, if there: where to point at.
+  static const toml::node* element_at(const toml::node* at, const std::string& rest) {
+    const auto* array = at ? at->as_array() : nullptr;
+    if (!array || !rest.starts_with("[")) return at;
+    const size_t close = rest.find(']');
+    if (close == std::string::npos) return at;
+    size_t index = 0;
+    try {
+      index = std::stoul(rest.substr(1, close - 1));
+    } catch (const std::exception&) {
+      return at;
+    }
+    if (index >= array->size()) return at;
+    const toml::node* element = array->get(index);
+    if (rest.compare(close + 1, 1, ".") != 0) return element;
+    const std::string sub = rest.substr(close + 2, rest.find_first_of(":.[", close + 2) - close - 2);
+    const auto* t = element->as_table();
+    const toml::node* value = t ? t->get(sub) : nullptr;
+    return value ? value : element;
   }
 
   void read_defaults(const toml::node& node) {

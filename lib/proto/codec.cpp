@@ -186,6 +186,59 @@ Result<sched::AfterSpec> after_from_json(const Json& j, const std::string& path)
   return after;
 }
 
+Result<sched::NotifySpec> notify_from_json(const Json& j, const std::string& path) {
+  if (!j.is_object())
+    return bad(fmt::format(
+        "{}: expected an object such as {{on = [\"failure\"], mail = \"ops@example.com\"}}", path));
+  sched::NotifySpec notify;
+  int channels = 0;
+  for (const auto& item : j.items()) {
+    const std::string& key = item.key();
+    const Field f{path + "." + key, item.value()};
+    std::optional<Error> problem;
+    if (key == "on") {
+      if (!f.value.is_array()) return f.error("expected an array such as [\"failure\", \"retry\"]");
+      notify.on.clear();
+      for (const auto& e : f.value) {
+        sched::NotifySpec::Event event{};
+        if ((problem =
+                 Field{f.path, e}.name(event, sched::notify_event_from, sched::NotifySpec::Event::skipped)))
+          break;
+        if (!notify.wants(event)) notify.on.push_back(event);
+      }
+    } else if (key == "webhook") {
+      problem = f.string(notify.webhook);
+      ++channels;
+    } else if (key == "mail") {
+      problem = f.string(notify.mail);
+      ++channels;
+    } else if (key == "exec") {
+      problem = f.strings(notify.exec);
+      ++channels;
+    } else {
+      return bad(fmt::format("{}: unknown field \"{}\" (expected on, and one of webhook, mail and exec)",
+                             path, key));
+    }
+    if (problem) return *problem;
+  }
+  if (channels != 1) return bad(fmt::format("{}: give exactly one of webhook, mail and exec", path));
+  return notify;
+}
+
+Json notify_to_json(const std::vector<sched::NotifySpec>& notify) {
+  Json out = Json::array();
+  for (const auto& n : notify) {
+    Json j;
+    j["on"] = Json::array();
+    for (auto e : n.on) j["on"].push_back(sched::name(e));
+    if (!n.webhook.empty()) j["webhook"] = n.webhook;
+    if (!n.mail.empty()) j["mail"] = n.mail;
+    if (!n.exec.empty()) j["exec"] = n.exec;
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
 Json task_to_json(const sched::TaskSpec& task) {
   Json j;
   j["name"] = task.name;
@@ -297,6 +350,13 @@ Result<sched::JobSpec> spec_from_json(const Json& j) {
         if (!after) return after.error();
         spec.after.push_back(std::move(after).value());
       }
+    } else if (key == "notify") {
+      if (!value.is_array()) return bad("notify: expected an array of notifications");
+      for (size_t i = 0; i < value.size(); ++i) {
+        auto notify = notify_from_json(value[i], fmt::format("notify[{}]", i));
+        if (!notify) return notify.error();
+        spec.notify.push_back(std::move(notify).value());
+      }
     } else {
       return bad(fmt::format("unknown field \"{}\"", key));
     }
@@ -345,6 +405,7 @@ Json spec_to_json(const sched::JobSpec& spec) {
   if (!spec.tasks.empty()) j["tasks"] = tasks_to_json(spec.tasks);
   if (!spec.after.empty()) j["after"] = after_to_json(spec.after);
   if (spec.paused) j["paused"] = true;
+  if (!spec.notify.empty()) j["notify"] = notify_to_json(spec.notify);
   return j;
 }
 
@@ -392,6 +453,7 @@ Json job_to_json(const sched::Job& job, const sched::Run* last_run, const time::
   j["catchup"] = sched::name(job.spec.catchup);
   j["starting_deadline"] = duration_or_null(job.spec.starting_deadline);
   j["keep_runs"] = job.spec.keep_runs;
+  j["notify"] = notify_to_json(job.spec.notify);
   j["source"] = job.source.empty() ? Json(nullptr) : Json(job.source);
   j["created_at"] = time::format_rfc3339(job.created_at, zone);
   j["next_fire"] = instant(job.next_fire, zone);

@@ -10,6 +10,7 @@ constexpr std::array<std::string_view, 4> kTriggers = {"now", "cron", "at", "eve
 constexpr std::array<std::string_view, 3> kConcurrency = {"allow", "forbid", "replace"};
 constexpr std::array<std::string_view, 3> kCatchup = {"none", "last", "all"};
 constexpr std::array<std::string_view, 3> kAfterRules = {"success", "done", "failure"};
+constexpr std::array<std::string_view, 4> kNotifyEvents = {"failure", "success", "retry", "skipped"};
 
 template <class E, size_t N>
 std::optional<E> from_names(const std::array<std::string_view, N>& names, std::string_view s) {
@@ -35,6 +36,12 @@ std::string_view name(JobSpec::Catchup c) { return kCatchup[static_cast<size_t>(
 std::optional<JobSpec::Catchup> catchup_from(std::string_view s) {
   return from_names<JobSpec::Catchup>(kCatchup, s);
 }
+
+std::string_view name(NotifySpec::Event e) { return kNotifyEvents[static_cast<size_t>(e)]; }
+std::optional<NotifySpec::Event> notify_event_from(std::string_view s) {
+  return from_names<NotifySpec::Event>(kNotifyEvents, s);
+}
+bool NotifySpec::wants(Event e) const { return std::find(on.begin(), on.end(), e) != on.end(); }
 
 bool valid_name(std::string_view name) {
   if (name.empty() || name.size() > 128 || name[0] == '-' || name[0] == '.') return false;

@@ -55,6 +55,27 @@ struct AfterSpec {
 std::string_view name(AfterSpec::Rule r);
 std::optional<AfterSpec::Rule> after_rule_from(std::string_view s);
 
+// Where to tell someone that a run ended (jobs.toml(5), NOTIFICATIONS in
+// jobd(8)): exactly one of webhook, mail and exec is set.
+struct NotifySpec {
+  enum class Event {
+    failure,  // a run failed, timed out or was lost, and is not retried
+    success,  // a run succeeded
+    retry,    // an attempt failed and will be retried
+    skipped,  // a fire was recorded skipped
+  };
+  std::vector<Event> on = {Event::failure};
+  std::string webhook;            // an http:// or https:// URL, POSTed a JSON document
+  std::string mail;               // an address, mailed through `sendmail -t`
+  std::vector<std::string> exec;  // a program (absolute path) and its arguments, the JSON on stdin
+
+  bool wants(Event e) const;
+  friend bool operator==(const NotifySpec&, const NotifySpec&) = default;
+};
+
+std::string_view name(NotifySpec::Event e);
+std::optional<NotifySpec::Event> notify_event_from(std::string_view s);
+
 struct JobSpec {
   enum class Trigger {
     now,    // one run, as soon as submitted
@@ -109,6 +130,9 @@ struct JobSpec {
   // Created paused. An update (`jobctl apply`) pauses or resumes the job only
   // when this changes, so that a `jobctl pause` outlives re-applying a file.
   bool paused = false;
+
+  // Who hears about the job's (top-level) runs ending; none by default.
+  std::vector<NotifySpec> notify;
 
   friend bool operator==(const JobSpec&, const JobSpec&) = default;
 };

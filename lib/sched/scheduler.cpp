@@ -46,6 +46,45 @@ std::optional<Error> check_policy(time::Duration timeout, int retries, time::Dur
   return std::nullopt;
 }
 
+// A mail address as sendmail takes it: "user@host", or a local user as cron's
+// MAILTO allows; nothing a header could be split or an option hidden with.
+bool plausible_mail(std::string_view address) {
+  if (address.empty() || address.size() > 254 || address[0] == '-' || address[0] == '@' ||
+      address.back() == '@')
+    return false;
+  if (std::count(address.begin(), address.end(), '@') > 1) return false;
+  return std::none_of(address.begin(), address.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u <= ' ' || u == 0x7f || std::string_view("<>()[],;:\\\"").find(c) != std::string_view::npos;
+  });
+}
+
+std::optional<Error> check_notify(const std::vector<NotifySpec>& notify) {
+  for (size_t i = 0; i < notify.size(); ++i) {
+    const NotifySpec& n = notify[i];
+    const auto bad = [&](std::string_view field, std::string what) {
+      return invalid(fmt::format("notify[{}]{}{}: {}", i, field.empty() ? "" : ".", field, what));
+    };
+    const int channels = !n.webhook.empty() + !n.mail.empty() + !n.exec.empty();
+    if (channels != 1) return bad("", "give exactly one of webhook, mail and exec");
+    if (n.on.empty()) return bad("on", "empty: give one or more of failure, success, retry, skipped");
+    if (!n.webhook.empty()) {
+      const std::string_view url = n.webhook;
+      const size_t scheme = url.starts_with("http://") ? 7 : url.starts_with("https://") ? 8 : 0;
+      const bool clean = std::none_of(url.begin(), url.end(), [](char c) {
+        return static_cast<unsigned char>(c) <= ' ' || static_cast<unsigned char>(c) == 0x7f;
+      });
+      if (!scheme || url.size() == scheme || url[scheme] == '/' || !clean)
+        return bad("webhook", fmt::format("\"{}\" is not an http:// or https:// URL", n.webhook));
+    }
+    if (!n.mail.empty() && !plausible_mail(n.mail))
+      return bad("mail", fmt::format("\"{}\" is not a mail address (such as \"ops@example.com\")", n.mail));
+    if (!n.exec.empty() && (n.exec[0].empty() || n.exec[0][0] != '/'))
+      return bad("exec", fmt::format("\"{}\" is not an absolute path to a program", n.exec[0]));
+  }
+  return std::nullopt;
+}
+
 // splitmix64: a small, seedable generator, so that tests can pin the jitter.
 uint64_t next_random(uint64_t& state) {
   uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
@@ -158,6 +197,7 @@ Result<Job> Scheduler::validate(JobSpec spec, time::Instant now, const Job* upda
     return invalid("give either a command or tasks, not both");
   }
   if (auto e = check_env_cwd(spec.env, spec.cwd)) return *e;
+  if (auto e = check_notify(spec.notify)) return *e;
   if (auto e = check_policy(spec.timeout, spec.retries, spec.backoff, spec.max_backoff, spec.jitter))
     return *e;
   if (!spec.after.empty()) {

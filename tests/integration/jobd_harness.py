@@ -243,8 +243,9 @@ class Jobd:
     """One jobd process on a state directory and a socket under `root`.
     Several Jobd objects may share a root (a restart on the same state)."""
 
-    def __init__(self, ctx, root, slots=2, state_dir=None, socket_path=None, config=None, label='jobd'):
+    def __init__(self, ctx, root, slots=2, state_dir=None, socket_path=None, config=None, label='jobd', env=None):
         self.ctx = ctx
+        self.env = env  # jobd's environment; None: the test's own
         self.root = root
         self.slots = slots
         self.state_dir = state_dir or os.path.join(root, 'state')
@@ -280,7 +281,7 @@ class Jobd:
         self.log_paths.append(self.log_path)
         self.log_file = open(self.log_path, 'wb')
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=self.log_file,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT, env=self.env)
         if self not in self.ctx._daemons:
             self.ctx._daemons.append(self)
         return self
@@ -495,9 +496,10 @@ class Context:
         self._dirs.append(d)
         return d
 
-    def jobd(self, slots=2, config=None):
-        """A jobd on a fresh temporary directory, started and answering."""
-        return Jobd(self, self.tempdir(), slots=slots, config=config).start()
+    def jobd(self, slots=2, config=None, env=None):
+        """A jobd on a fresh temporary directory, started and answering;
+        `env`: its environment, if not the test's."""
+        return Jobd(self, self.tempdir(), slots=slots, config=config, env=env).start()
 
     def marker(self, prefix='100'):
         """A unique number such as 100.48213907 to put in a job's command
