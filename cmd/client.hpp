@@ -3,6 +3,7 @@
 // short-lived command.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -25,10 +26,18 @@ class Client {
   // error reply becomes its Error; no reply before `timeout` is Errc::timed_out.
   job::Result<job::proto::Json> call(job::proto::Json request,
                                      std::optional<job::time::Duration> timeout = std::nullopt);
+  // A streaming request (`events`): each {"event": ...} line goes to
+  // `on_event` until the final reply, which is returned; when that reply says
+  // "following", the events go on until jobd closes the connection.
+  job::Result<job::proto::Json> stream(job::proto::Json request,
+                                       const std::function<void(const job::proto::Json&)>& on_event);
 
  private:
   explicit Client(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
   job::Result<std::string> read_line(std::optional<job::time::Duration> timeout);
+  job::Result<int64_t> send_request(job::proto::Json request);  // its id
+  // The next reply line to request `id` (an error reply as its Error).
+  job::Result<job::proto::Json> read_reply(int64_t id, std::optional<job::time::Duration> timeout);
 
   int fd_;
   std::string path_;

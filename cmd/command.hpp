@@ -50,5 +50,6 @@ void add_delete(CLI::App& app);
 void add_dag(CLI::App& app);
 void add_apply(CLI::App& app);
 void add_export(CLI::App& app);
+void add_events(CLI::App& app);
 
 }  // namespace jobctl

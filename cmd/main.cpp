@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   jobctl::add_resume(app);
   jobctl::add_delete(app);
   jobctl::add_status(app);
+  jobctl::add_events(app);
   jobctl::add_cron(app);
   jobctl::add_import_crontab(app);
 

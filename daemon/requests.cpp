@@ -20,7 +20,7 @@ const std::vector<std::pair<std::string_view, Server::Op>>& Server::ops() {
       {"runs", &Server::op_runs},     {"run", &Server::op_run},         {"wait", &Server::op_wait},
       {"status", &Server::op_status}, {"cancel", &Server::op_cancel},   {"pause", &Server::op_pause},
       {"resume", &Server::op_resume}, {"trigger", &Server::op_trigger}, {"delete", &Server::op_delete},
-      {"apply", &Server::op_apply},   {"export", &Server::op_export},
+      {"apply", &Server::op_apply},   {"export", &Server::op_export},   {"events", &Server::op_events},
   };
   return table;
 }

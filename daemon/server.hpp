@@ -15,6 +15,7 @@
 
 #include "apply.hpp"
 #include "config.hpp"
+#include "events.hpp"
 #include "executor.hpp"
 #include "jobs_dir.hpp"
 #include "proto/codec.hpp"
@@ -75,6 +76,12 @@ class Server {
   void op_delete(Session& s, const proto::Json& id, const proto::Json& req);
   void op_apply(Session& s, const proto::Json& id, const proto::Json& req);
   void op_export(Session& s, const proto::Json& id, const proto::Json& req);
+  void op_events(Session& s, const proto::Json& id, const proto::Json& req);
+  // The event stream (events.cpp): the scheduler's events of a turn are
+  // taken with its changes and published once the commit has saved them.
+  proto::Json event_json(const job::sched::Event& e, job::time::Instant at) const;
+  void take_events();
+  void publish_events();
   // apply.cpp: what applying the files would change, checked against the
   // scheduler; then carrying it out (`who` names the cause in the log).
   // Returns the jobs created.
@@ -150,6 +157,14 @@ class Server {
   std::vector<int64_t> unremoved_runs_, unremoved_jobs_;  // a failed commit's removals, retried
   std::vector<Waiter> waiters_;
   JobsDir jobs_dir_;
+  struct Subscriber {
+    uint64_t session;
+    proto::Json id;
+    int64_t job;  // 0: every job
+  };
+  EventLog events_{10000};
+  std::vector<Subscriber> subscribers_;
+  std::vector<proto::Json> unpublished_;  // taken, not yet saved
   std::chrono::steady_clock::time_point started_;
   bool stopping_ = false;
   bool listening_ = false;
