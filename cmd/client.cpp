@@ -83,9 +83,7 @@ job::Result<std::string> Client::read_line(std::optional<job::time::Duration> ti
   }
 }
 
-job::Result<job::proto::Json> Client::call(job::proto::Json request,
-                                           std::optional<job::time::Duration> timeout,
-                                           const std::function<void()>& idle) {
+job::Result<int64_t> Client::send_request(job::proto::Json request) {
   const int64_t id = next_id_++;
   request["id"] = id;
   const std::string line = request.dump() + "\n";
@@ -95,6 +93,34 @@ job::Result<job::proto::Json> Client::call(job::proto::Json request,
     if (n < 0) return Error{Errc::unavailable, fmt::format("jobd at {}: {}", path_, std::strerror(errno))};
     sent += static_cast<size_t>(n);
   }
+  return id;
+}
+
+job::Result<job::proto::Json> Client::call(job::proto::Json request,
+                                           std::optional<job::time::Duration> timeout,
+                                           const std::function<void()>& idle) {
+  auto id = send_request(std::move(request));
+  if (!id) return id.error();
+  return read_reply(*id, timeout, idle);
+}
+
+job::Result<job::proto::Json> Client::stream(job::proto::Json request,
+                                             const std::function<void(const job::proto::Json&)>& on_event) {
+  auto id = send_request(std::move(request));
+  if (!id) return id.error();
+  while (true) {
+    auto reply = read_reply(*id, std::nullopt);
+    if (!reply) return reply.error();
+    if (reply->contains("event")) {
+      on_event((*reply)["event"]);
+    } else if (!reply->value("following", false)) {
+      return reply;
+    }
+  }
+}
+
+job::Result<job::proto::Json> Client::read_reply(int64_t id, std::optional<job::time::Duration> timeout,
+                                                 const std::function<void()>& idle) {
   while (true) {
     auto line_in = read_line(timeout, idle);
     if (!line_in) return line_in.error();
@@ -105,6 +131,7 @@ job::Result<job::proto::Json> Client::call(job::proto::Json request,
     // (a frame too long): with one request in flight, that is ours.
     const bool unreadable = reply.contains("id") && reply["id"].is_null() && !reply.value("ok", true);
     if (!ours && !unreadable) continue;
+    if (reply.contains("event")) return reply;  // a streamed line: no "ok" of its own
     if (!reply.value("ok", false)) {
       const auto& e = reply["error"];
       return Error{job::code_from_name(e.value("code", "internal")), e.value("message", "unknown error")};

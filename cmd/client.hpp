@@ -29,11 +29,20 @@ class Client {
   job::Result<job::proto::Json> call(job::proto::Json request,
                                      std::optional<job::time::Duration> timeout = std::nullopt,
                                      const std::function<void()>& idle = {});
+  // A streaming request (`events`): each {"event": ...} line goes to
+  // `on_event` until the final reply, which is returned; when that reply says
+  // "following", the events go on until jobd closes the connection.
+  job::Result<job::proto::Json> stream(job::proto::Json request,
+                                       const std::function<void(const job::proto::Json&)>& on_event);
 
  private:
   explicit Client(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
   job::Result<std::string> read_line(std::optional<job::time::Duration> timeout,
                                      const std::function<void()>& idle = {});
+  job::Result<int64_t> send_request(job::proto::Json request);  // its id
+  // The next reply line to request `id` (an error reply as its Error).
+  job::Result<job::proto::Json> read_reply(int64_t id, std::optional<job::time::Duration> timeout,
+                                           const std::function<void()>& idle = {});
 
   int fd_;
   std::string path_;

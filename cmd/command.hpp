@@ -52,5 +52,6 @@ void add_dag(CLI::App& app);
 void add_apply(CLI::App& app);
 void add_export(CLI::App& app);
 void add_top(CLI::App& app);
+void add_events(CLI::App& app);
 
 }  // namespace jobctl

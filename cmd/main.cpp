@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   jobctl::add_status(app);
   jobctl::add_top(app);
   jobctl::add_stats(app);
+  jobctl::add_events(app);
   jobctl::add_cron(app);
   jobctl::add_import_crontab(app);
 

@@ -297,6 +297,7 @@ void Server::run() {
 }
 
 bool Server::commit(store::Durability durability) {
+  take_events();
   std::set<int64_t> job_ids = std::exchange(unsaved_jobs_, {}), run_ids = std::exchange(unsaved_runs_, {});
   for (int64_t j : sched_.take_dirty_jobs()) job_ids.insert(j);
   for (int64_t r : sched_.take_dirty_runs()) run_ids.insert(r);
@@ -326,6 +327,7 @@ bool Server::commit(store::Durability durability) {
     for (Reply& r : replies) {
       if (r.new_job) {
         sched_.forget(r.new_job);
+        std::erase_if(unpublished_, [&](const proto::Json& e) { return e["job"] == sched::job_ref(r.new_job); });
         job_ids.erase(r.new_job);
         send(r.session, error_body(r.body["id"], {Errc::storage, "not saved: " + e->message}));
       } else if (r.unsaved_is_error) {
@@ -356,6 +358,7 @@ bool Server::commit(store::Durability durability) {
       metrics_.submitted(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - r.received).count());
   }
+  publish_events();
   return true;
 }
 

@@ -15,6 +15,7 @@
 
 #include "apply.hpp"
 #include "config.hpp"
+#include "events.hpp"
 #include "executor.hpp"
 #include "jobs_dir.hpp"
 #include "metrics.hpp"
@@ -84,6 +85,12 @@ class Server {
   // The metrics endpoint's page (stats.cpp): the registry with the gauges of now.
   std::string render_metrics() const;
   std::optional<job::Error> start_metrics();
+  void op_events(Session& s, const proto::Json& id, const proto::Json& req);
+  // The event stream (events.cpp): the scheduler's events of a turn are
+  // taken with its changes and published once the commit has saved them.
+  proto::Json event_json(const job::sched::Event& e, job::time::Instant at) const;
+  void take_events();
+  void publish_events();
   // apply.cpp: what applying the files would change, checked against the
   // scheduler; then carrying it out (`who` names the cause in the log).
   // Returns the jobs created.
@@ -167,6 +174,14 @@ class Server {
   std::string metrics_address_;                            // as bound (port 0 picks one); empty: no endpoint
   std::chrono::steady_clock::time_point request_read_at_;  // of the requests being handled
   JobsDir jobs_dir_;
+  struct Subscriber {
+    uint64_t session;
+    proto::Json id;
+    int64_t job;  // 0: every job
+  };
+  EventLog events_{10000};
+  std::vector<Subscriber> subscribers_;
+  std::vector<proto::Json> unpublished_;  // taken, not yet saved
   std::chrono::steady_clock::time_point started_;
   // Since jobd started, for status (jobctl top's rates): processes started,
   // and runs that reached a final state.

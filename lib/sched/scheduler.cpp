@@ -245,6 +245,7 @@ Result<int64_t> Scheduler::submit(JobSpec spec, time::Instant now, std::string s
   if (job.spec.name.empty()) job.spec.name = job_ref(job.id);
   names_.emplace(job.spec.name, job.id);
   job_order_.push_back(job.id);
+  events_.push_back({job.id, 0, "submitted", {}});
   switch (job.spec.trigger) {
     case JobSpec::Trigger::now:
       if (job.spec.after.empty()) {
@@ -297,6 +298,7 @@ std::optional<Error> Scheduler::update(int64_t id, JobSpec spec, time::Instant n
   auto validated = validate(std::move(spec), now, &job);
   if (!validated) return validated.error();
   Job updated = std::move(*validated);
+  events_.push_back({job.id, 0, "updated", {}});
   const JobSpec& was = job.spec;
   const bool rescheduled = was.trigger != updated.spec.trigger || was.cron != updated.spec.cron ||
                            was.at != updated.spec.at || was.every != updated.spec.every ||
@@ -352,6 +354,7 @@ Run& Scheduler::new_run(Job& job, time::Instant scheduled_at, time::Instant now,
   run.created_at = now;
   run.scheduled_at = scheduled_at;
   run.state = state;
+  events_.push_back({job.id, run.id, name(state), {}});
   run.parent = parent;
   run.task = std::move(task);
   if (parent == 0) {
@@ -611,6 +614,7 @@ void Scheduler::set_state(Run& run, RunState to) {
     throw std::logic_error(
         fmt::format("run {}: {} -> {} is not a transition", run_ref(run.id), name(from), name(to)));
   run.state = to;
+  events_.push_back({run.job, run.id, name(to), name(from)});
   if (has_process(run)) {  // a graph's job run takes no slot
     if (from == RunState::queued) --queued_;
     if (from == RunState::running) --running_;
@@ -628,6 +632,7 @@ void Scheduler::set_state(Job& job, JobState to) {
   if (!allowed(job.state, to))
     throw std::logic_error(
         fmt::format("job {}: {} -> {} is not a transition", job_ref(job.id), name(job.state), name(to)));
+  events_.push_back({job.id, 0, name(to), name(job.state)});
   job.state = to;
   mark(job);
 }
@@ -986,6 +991,8 @@ void Scheduler::forget(int64_t id) {
   names_.erase(it->second.spec.name);
   job_order_.erase(std::find(job_order_.begin(), job_order_.end(), id));
   jobs_.erase(it);
+  // It never was, as far as anyone was told.
+  std::erase_if(events_, [id](const Event& e) { return e.job == id; });
 }
 
 Cancelled Scheduler::cancel_run(int64_t id, time::Instant now) {

@@ -36,6 +36,15 @@ struct Cancelled {
   std::optional<RunState> already;
 };
 
+// A change for subscribers (`jobctl events`), in the order it happened: a
+// job submitted, updated or changing state, a run created or changing state.
+struct Event {
+  int64_t job = 0;
+  int64_t run = 0;        // 0: an event of the job itself
+  std::string_view what;  // "submitted", "updated", or the job's or run's new state
+  std::string_view from;  // the state before; empty for a new job or run
+};
+
 struct Action {
   enum class Kind {
     start,     // spawn run `run` (its state is already `running`)
@@ -115,6 +124,7 @@ class Scheduler {
   std::vector<Action> take_actions() { return std::exchange(actions_, {}); }
   std::vector<int64_t> take_dirty_jobs() { return std::exchange(dirty_jobs_, {}); }
   std::vector<int64_t> take_dirty_runs() { return std::exchange(dirty_runs_, {}); }
+  std::vector<Event> take_events() { return std::exchange(events_, {}); }
   bool dirty() const { return !dirty_jobs_.empty() || !dirty_runs_.empty(); }
 
   // Lookups. A job reference is an id ("j12") or a name; a run's is "r345".
@@ -238,6 +248,7 @@ class Scheduler {
   std::vector<Action> actions_;
   std::vector<int64_t> dirty_jobs_;
   std::vector<int64_t> dirty_runs_;
+  std::vector<Event> events_;
   std::vector<int64_t> removed_runs_;
   std::vector<int64_t> removed_jobs_;
   std::vector<int64_t> retention_due_;  // jobs whose history to trim at the next tick

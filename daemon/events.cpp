@@ -1,0 +1,108 @@
+#include "events.hpp"
+
+#include "log.hpp"
+#include "server.hpp"
+#include "session.hpp"
+#include "time/rfc3339.hpp"
+
+namespace jobd {
+
+namespace sched = job::sched;
+
+namespace {
+// A subscriber this far behind (bytes written to it, not yet read) is
+// dropped: it would otherwise hold jobd's memory hostage.
+constexpr size_t kMaxEventLag = 1 << 20;
+}  // namespace
+
+const proto::Json& EventLog::append(proto::Json event) {
+  event["seq"] = next_seq_++;
+  backlog_.push_back(std::move(event));
+  while (backlog_.size() > max_) backlog_.pop_front();
+  return backlog_.back();
+}
+
+std::vector<const proto::Json*> EventLog::after(uint64_t seq) const {
+  std::vector<const proto::Json*> out;
+  // Seqs are consecutive: the first one wanted is found by arithmetic.
+  const uint64_t first = backlog_.empty() ? next_seq_ : backlog_.front()["seq"].get<uint64_t>();
+  for (size_t i = seq >= first ? static_cast<size_t>(seq - first + 1) : 0; i < backlog_.size(); ++i)
+    out.push_back(&backlog_[i]);
+  return out;
+}
+
+proto::Json Server::event_json(const sched::Event& e, job::time::Instant at) const {
+  proto::Json j;
+  j["time"] = job::time::format_rfc3339(at, zone_);
+  j["event"] = e.what;
+  j["from"] = e.from.empty() ? proto::Json(nullptr) : proto::Json(e.from);
+  j["job"] = sched::job_ref(e.job);
+  const sched::Job* job = sched_.job(e.job);
+  j["job_name"] = job ? proto::Json(job->spec.name) : proto::Json(nullptr);
+  j["run"] = e.run ? proto::Json(sched::run_ref(e.run)) : proto::Json(nullptr);
+  j["task"] = nullptr;
+  if (const sched::Run* run = e.run ? sched_.run(e.run) : nullptr) {
+    if (!run->task.empty()) j["task"] = run->task;
+    j["attempt"] = run->attempt;
+    if (sched::is_final(run->state)) {
+      j["exit_code"] = run->exit_code ? proto::Json(*run->exit_code) : proto::Json(nullptr);
+      j["reason"] = run->reason.empty() ? proto::Json(nullptr) : proto::Json(run->reason);
+    }
+  }
+  return j;
+}
+
+void Server::take_events() {
+  const auto at = now();
+  for (const sched::Event& e : sched_.take_events()) unpublished_.push_back(event_json(e, at));
+}
+
+void Server::publish_events() {
+  for (proto::Json& event : std::exchange(unpublished_, {})) {
+    const proto::Json& e = events_.append(std::move(event));
+    for (size_t i = 0; i < subscribers_.size();) {
+      const Subscriber& sub = subscribers_[i];
+      auto session = sessions_.find(sub.session);
+      if (session != sessions_.end() && session->second->queued_bytes > kMaxEventLag) {
+        log(Level::warning, "jobd: dropping an events subscriber that fell {} bytes behind",
+            session->second->queued_bytes);
+        close_session(*session->second, false);
+        session = sessions_.end();
+      }
+      if (session == sessions_.end()) {  // gone, or dropped just now
+        subscribers_[i] = subscribers_.back();
+        subscribers_.pop_back();
+        continue;
+      }
+      if (!sub.job || e["job"] == sched::job_ref(sub.job)) send(sub.session, {{"id", sub.id}, {"event", e}});
+      ++i;
+    }
+  }
+}
+
+void Server::op_events(Session& s, const proto::Json& id, const proto::Json& req) {
+  int64_t job = 0;
+  if (req.contains("job")) {
+    const auto ref = req["job"].get<std::string>();
+    const sched::Job* j = sched_.find_job(ref, true);
+    if (!j) return send(s.id, error_body(id, {job::Errc::not_found, fmt::format("no job \"{}\"", ref)}));
+    job = j->id;
+  }
+  const bool follow = req.value("follow", false);
+  // From `since`, else the newest `last` (all the backlog by default).
+  std::vector<const proto::Json*> backlog = events_.after(req.value("since", uint64_t{0}));
+  if (job)
+    std::erase_if(backlog, [&](const proto::Json* e) { return (*e)["job"] != sched::job_ref(job); });
+  if (req.contains("last") && !req.contains("since")) {
+    const size_t last = req["last"].get<size_t>();
+    if (backlog.size() > last) backlog.erase(backlog.begin(), backlog.end() - static_cast<ptrdiff_t>(last));
+  }
+  for (const proto::Json* e : backlog) send(s.id, {{"id", id}, {"event", *e}});
+  proto::Json done = ok_body(id);
+  done["seq"] = events_.last_seq();
+  done["following"] = follow;
+  send(s.id, done);
+  if (follow && sessions_.contains(s.id)) subscribers_.push_back({s.id, id, job});
+}
+
+}  // namespace jobd
