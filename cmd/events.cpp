@@ -21,14 +21,15 @@ struct EventsOptions {
   std::optional<size_t> last;
 };
 
-// "2026-11-27T13:25:02+00:00  #42  backup (j3)  r12  queued -> running", and
-// for a run that ended, its exit status and reason.
+// "13:25:02  #42  backup (j3)  r12  started: queued -> running", and for a
+// run that ended, its exit status and reason.
 std::string event_line(const Json& e) {
-  std::string what;
+  std::string what = e["event"].get<std::string>();
   if (e["from"].is_string())
-    what = fmt::format("{} -> {}", e["from"].get<std::string>(), e["event"].get<std::string>());
-  else
-    what = e["run"].is_string() ? "new, " + e["event"].get<std::string>() : e["event"].get<std::string>();
+    what += fmt::format(": {} -> {}", e["from"].get<std::string>(), e["state"].get<std::string>());
+  else if (e["run"].is_string() && e["state"] != e["event"])
+    what += fmt::format(": {}", e["state"].get<std::string>());
+  if (e.value("attempt", 1) > 1) what += fmt::format(" (attempt {})", e["attempt"].get<int>());
   if (e.contains("exit_code") && e["exit_code"].is_number()) what += fmt::format(", exit {}", e["exit_code"].get<int>());
   if (e.contains("reason") && e["reason"].is_string()) what += ": " + e["reason"].get<std::string>();
   std::string run = e["run"].is_string() ? e["run"].get<std::string>() : "-";

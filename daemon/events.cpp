@@ -31,14 +31,38 @@ std::vector<const proto::Json*> EventLog::after(uint64_t seq) const {
   return out;
 }
 
+namespace {
+
+// The word users look for (cron's and Nomad's: fired, started, finished...)
+// for a change the scheduler records as a state: `to` is the new state,
+// `from` the one before (empty for a new run), or `to` is "submitted" or
+// "updated" for a job.
+std::string_view verb(std::string_view to, std::string_view from, bool is_run) {
+  if (!is_run) {
+    if (to == "active" && from == "paused") return "resumed";
+    return to;  // submitted, updated, paused, completed, deleted
+  }
+  const auto state = sched::run_state_from(to);
+  if (!state) return to;
+  if (*state == sched::RunState::skipped) return "skipped";
+  if (*state == sched::RunState::retrying) return "retrying";
+  if (sched::is_final(*state)) return "finished";
+  if (from.empty()) return "fired";  // a new run, pending or queued
+  if (*state == sched::RunState::running) return "started";
+  return to;  // queued: its upstream is done, or its backoff is over
+}
+
+}  // namespace
+
 proto::Json Server::event_json(const sched::Event& e, job::time::Instant at) const {
   proto::Json j;
   j["time"] = job::time::format_rfc3339(at, zone_);
-  j["event"] = e.what;
+  j["event"] = verb(e.what, e.from, e.run != 0);
+  const bool is_state = e.run != 0 || (e.what != "submitted" && e.what != "updated");
+  j["state"] = is_state ? proto::Json(e.what) : proto::Json(nullptr);
   j["from"] = e.from.empty() ? proto::Json(nullptr) : proto::Json(e.from);
   j["job"] = sched::job_ref(e.job);
-  const sched::Job* job = sched_.job(e.job);
-  j["job_name"] = job ? proto::Json(job->spec.name) : proto::Json(nullptr);
+  j["job_name"] = e.job_name;
   j["run"] = e.run ? proto::Json(sched::run_ref(e.run)) : proto::Json(nullptr);
   j["task"] = nullptr;
   if (const sched::Run* run = e.run ? sched_.run(e.run) : nullptr) {

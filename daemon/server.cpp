@@ -327,7 +327,7 @@ bool Server::commit(store::Durability durability) {
     for (Reply& r : replies) {
       if (r.new_job) {
         sched_.forget(r.new_job);
-        std::erase_if(unpublished_, [&](const proto::Json& e) { return e["job"] == sched::job_ref(r.new_job); });
+        std::erase_if(unpublished_, [&](const proto::Json& ev) { return ev["job"] == sched::job_ref(r.new_job); });
         job_ids.erase(r.new_job);
         send(r.session, error_body(r.body["id"], {Errc::storage, "not saved: " + e->message}));
       } else if (r.unsaved_is_error) {

@@ -245,7 +245,7 @@ Result<int64_t> Scheduler::submit(JobSpec spec, time::Instant now, std::string s
   if (job.spec.name.empty()) job.spec.name = job_ref(job.id);
   names_.emplace(job.spec.name, job.id);
   job_order_.push_back(job.id);
-  events_.push_back({job.id, 0, "submitted", {}});
+  note(job, 0, "submitted", {});
   switch (job.spec.trigger) {
     case JobSpec::Trigger::now:
       if (job.spec.after.empty()) {
@@ -298,7 +298,7 @@ std::optional<Error> Scheduler::update(int64_t id, JobSpec spec, time::Instant n
   auto validated = validate(std::move(spec), now, &job);
   if (!validated) return validated.error();
   Job updated = std::move(*validated);
-  events_.push_back({job.id, 0, "updated", {}});
+  note(job, 0, "updated", {});
   const JobSpec& was = job.spec;
   const bool rescheduled = was.trigger != updated.spec.trigger || was.cron != updated.spec.cron ||
                            was.at != updated.spec.at || was.every != updated.spec.every ||
@@ -354,7 +354,7 @@ Run& Scheduler::new_run(Job& job, time::Instant scheduled_at, time::Instant now,
   run.created_at = now;
   run.scheduled_at = scheduled_at;
   run.state = state;
-  events_.push_back({job.id, run.id, name(state), {}});
+  note(job, run.id, name(state), {});
   run.parent = parent;
   run.task = std::move(task);
   if (parent == 0) {
@@ -614,7 +614,7 @@ void Scheduler::set_state(Run& run, RunState to) {
     throw std::logic_error(
         fmt::format("run {}: {} -> {} is not a transition", run_ref(run.id), name(from), name(to)));
   run.state = to;
-  events_.push_back({run.job, run.id, name(to), name(from)});
+  note(jobs_.at(run.job), run.id, name(to), name(from));
   if (has_process(run)) {  // a graph's job run takes no slot
     if (from == RunState::queued) --queued_;
     if (from == RunState::running) --running_;
@@ -628,11 +628,15 @@ void Scheduler::set_state(Run& run, RunState to) {
   mark(run);
 }
 
+void Scheduler::note(const Job& job, int64_t run, std::string_view what, std::string_view from) {
+  events_.push_back({job.id, job.spec.name, run, what, from});
+}
+
 void Scheduler::set_state(Job& job, JobState to) {
   if (!allowed(job.state, to))
     throw std::logic_error(
         fmt::format("job {}: {} -> {} is not a transition", job_ref(job.id), name(job.state), name(to)));
-  events_.push_back({job.id, 0, name(to), name(job.state)});
+  note(job, 0, name(to), name(job.state));
   job.state = to;
   mark(job);
 }
@@ -1037,21 +1041,26 @@ Cancelled Scheduler::cancel_run(int64_t id, time::Instant now) {
 }
 
 Cancelled Scheduler::cancel_job(int64_t id, time::Instant now) {
-  Cancelled out;
   auto it = jobs_.find(id);
-  if (it == jobs_.end()) return out;
+  if (it == jobs_.end()) return {};
   Job& job = it->second;
+  Cancelled out = cancel_runs(job, now);
+  if (one_time(job.spec) && job.state != JobState::deleted) {
+    job.next_fire.reset();
+    if (job.active == 0 && job.state != JobState::completed) set_state(job, JobState::completed);
+    mark(job);
+  }
+  return out;
+}
+
+Cancelled Scheduler::cancel_runs(Job& job, time::Instant now) {
+  Cancelled out;
   const std::vector<int64_t> ids = job.runs;  // cancelling may queue a pending catch-up run
   for (int64_t r : ids) {
     const Run* run = this->run(r);
     if (!run || is_final(run->state)) continue;
     auto c = cancel_run(r, now);
     out.runs.insert(out.runs.end(), c.runs.begin(), c.runs.end());
-  }
-  if (one_time(job.spec) && job.state != JobState::deleted) {
-    job.next_fire.reset();
-    if (job.active == 0 && job.state != JobState::completed) set_state(job, JobState::completed);
-    mark(job);
   }
   return out;
 }
@@ -1085,7 +1094,7 @@ Result<int64_t> Scheduler::trigger(int64_t id, time::Instant now) {
 Cancelled Scheduler::remove_job(int64_t id, time::Instant now) {
   Job& job = jobs_.at(id);
   if (job.state == JobState::deleted) return {};
-  Cancelled out = cancel_job(id, now);
+  Cancelled out = cancel_runs(job, now);  // not completed first: deleted is its last state
   names_.erase(job.spec.name);
   job.next_fire.reset();
   set_state(job, JobState::deleted);

@@ -40,6 +40,7 @@ struct Cancelled {
 // job submitted, updated or changing state, a run created or changing state.
 struct Event {
   int64_t job = 0;
+  std::string job_name;   // as it was: a deleted job's is gone by the time the event is told
   int64_t run = 0;        // 0: an event of the job itself
   std::string_view what;  // "submitted", "updated", or the job's or run's new state
   std::string_view from;  // the state before; empty for a new job or run
@@ -218,6 +219,8 @@ class Scheduler {
   void enqueue(Run& run);
   void set_state(Run& run, RunState to);
   void set_state(Job& job, JobState to);
+  void note(const Job& job, int64_t run, std::string_view what, std::string_view from);  // an Event
+  Cancelled cancel_runs(Job& job, time::Instant now);  // its unfinished runs
   void finish(Run& run, RunState to, time::Instant now, bool may_retry = true);
   void retry(Run& failed, time::Instant now);
   time::Duration backoff(const Policy& policy, int attempt);

@@ -35,21 +35,22 @@ def write(path, text):
 
 def test_a_run_in_order(ctx):
     j = ctx.jobd()
-    jid = j.submit('--name', 'one', '--', 'sh', '-c', 'exit 3')
+    jid = j.submit('--name', 'one', '--retries', '0', '--', 'sh', '-c', 'exit 3')
     j.wait_for_runs('one', 1)
     evs = events(j, '--job', 'one')
     seqs = [e['seq'] for e in evs]
     ctx.check(seqs == sorted(seqs) and len(set(seqs)) == len(seqs), f'seqs should increase: {seqs}')
-    what = [(e['run'], e['from'], e['event']) for e in evs]
+    what = [(e['run'], e['from'], e['state'], e['event']) for e in evs]
     run = evs[1]['run'] if len(evs) > 1 else None
-    ctx.check(what[:4] == [(None, None, 'submitted'), (run, None, 'queued'), (run, 'queued', 'running'),
-                           (run, 'running', 'failed')], f'submitted, queued, running, failed in order: {what}')
+    ctx.check(what[:4] == [(None, None, None, 'submitted'), (run, None, 'queued', 'fired'),
+                           (run, 'queued', 'running', 'started'), (run, 'running', 'failed', 'finished')],
+              f'submitted, fired, started, finished in order: {what}')
     failed = evs[3]
     ctx.check(failed['exit_code'] == 3 and failed['job'] == jid and failed['job_name'] == 'one',
               f'the end of a run names its job and exit status: {failed}')
     ctx.check(all(e['time'] for e in evs), 'every event has its time')
     text = j.ok('events', '--job', 'one').out
-    ctx.check('running -> failed, exit 3' in text and '(j1)' in text, f'the text form:\n{text}')
+    ctx.check('finished: running -> failed, exit 3' in text and '(j1)' in text, f'the text form:\n{text}')
     # All events: no gaps.
     every = events(j)
     ctx.check([e['seq'] for e in every] == list(range(1, len(every) + 1)), 'the backlog has no gaps')
@@ -80,9 +81,9 @@ def test_follow(ctx):
     try:
         got = []
 
-        def seen(event):
+        def seen(state):
             # readline blocks: jobd's writes arrive as lines; the deadline is wait_until's.
-            while not any(e['event'] == event for e in got):
+            while not any(e['state'] == state for e in got):
                 line = p.stdout.readline()
                 if not line:
                     raise Failure(f'jobctl events --follow ended: {p.stderr.read()}')
@@ -92,7 +93,7 @@ def test_follow(ctx):
         wait_until(lambda: seen('succeeded'), 10, 'the followed run to succeed')
         names = [e['job_name'] for e in got]
         ctx.check('before' not in names, f'--since 1 skips #1: {names}')
-        ctx.check([e['event'] for e in got][:4] == ['submitted', 'queued', 'running', 'succeeded'],
+        ctx.check([e['event'] for e in got][:4] == ['submitted', 'fired', 'started', 'finished'],
                   f'the run as it happened: {got}')
     finally:
         p.kill()
