@@ -1,11 +1,12 @@
 // jobctl logs RUN|JOB [--stderr] [--follow]: a run's output (a job's newest run's). The files live
 // under jobd's state directory on this machine; --follow prints what is
-// appended until the run ends.
+// appended as it is written (inotify), until the run ends.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include <fstream>
-#include <thread>
+
+#include "output_watch.hpp"
 
 #include "client.hpp"
 #include "command.hpp"
@@ -60,15 +61,32 @@ void run_logs(const LogsOptions& o) {
   }
   const std::string path = run[o.stderr_stream ? "stderr" : "stdout"].get<std::string>();
   std::streamoff offset = copy_from(path, 0);
-  // Polled, not watched: output files may live on any file system.
-  while (o.follow) {
-    const bool over = run["state"] != "queued" && run["state"] != "running" && run["state"] != "pending" &&
-                      run["state"] != "retrying";
+  if (!o.follow) return;
+  OutputWatch watch(path);
+  const auto ended = [](const job::proto::Json& r) {
+    return r["state"] != "queued" && r["state"] != "running" && r["state"] != "pending" && r["state"] != "retrying";
+  };
+  using Clock = std::chrono::steady_clock;
+  using Ms = std::chrono::milliseconds;
+  // The run's state is asked once a second, and at once when a writer closes
+  // the file, which is most often the run ending: then again soon, as jobd
+  // learns of the end from SIGCHLD a moment after the file is closed.
+  Ms backoff{1000};
+  auto next_ask = Clock::now() + backoff;
+  while (!ended(run)) {
+    const auto left = std::chrono::duration_cast<Ms>(next_ask - Clock::now());
+    const auto woken = watch.wait(std::max(left, Ms{0}));
     offset = copy_from(path, offset);
-    if (over) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    if (woken == OutputWatch::Woken::closed) {
+      backoff = Ms{10};
+      next_ask = Clock::now();
+    }
+    if (Clock::now() < next_ask) continue;
     run = must(client.call({{"op", "run"}, {"run", ref}}))["run"];
+    next_ask = Clock::now() + backoff;
+    backoff = std::min(Ms{1000}, backoff * 2);
   }
+  copy_from(path, offset);  // what was written between the last look and the end
 }
 
 }  // namespace

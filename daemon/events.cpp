@@ -112,6 +112,9 @@ void Server::op_events(Session& s, const proto::Json& id, const proto::Json& req
     if (!j) return send(s.id, error_body(id, {job::Errc::not_found, fmt::format("no job \"{}\"", ref)}));
     job = j->id;
   }
+  for (const char* key : {"since", "last"})
+    if (req.contains(key) && !req[key].is_number_unsigned())
+      return send(s.id, error_body(id, {job::Errc::bad_request, fmt::format("{}: expected a number, 0 or more", key)}));
   const bool follow = req.value("follow", false);
   // From `since`, else the newest `last` (all the backlog by default).
   std::vector<const proto::Json*> backlog = events_.after(req.value("since", uint64_t{0}));

@@ -201,6 +201,14 @@ std::string Registry::render(const Gauges& g) const {
                      sched::JobState::deleted})
     w.sample("jobd_jobs", {{"state", sched::name(state)}},
              static_cast<double>(g.jobs_by_state[static_cast<size_t>(state)]));
+  w.family("jobd_event_subscribers", "gauge", "Clients following the event stream (jobctl events --follow).");
+  w.sample("jobd_event_subscribers", {}, static_cast<double>(g.event_subscribers));
+  w.family("jobd_notifications_total", "counter",
+           "Notifications by outcome: delivered, or given up on after their last attempt.");
+  w.sample("jobd_notifications_total", {{"outcome", "sent"}}, static_cast<double>(g.notifications_sent));
+  w.sample("jobd_notifications_total", {{"outcome", "failed"}}, static_cast<double>(g.notifications_failed));
+  w.family("jobd_notifications_pending", "gauge", "Notifications waiting for delivery or for their next attempt.");
+  w.sample("jobd_notifications_pending", {}, static_cast<double>(g.notifications_pending));
   w.family("jobd_process_resident_memory_bytes", "gauge", "jobd's resident memory.");
   w.sample("jobd_process_resident_memory_bytes", {}, static_cast<double>(g.resident_bytes));
   return w.take();

@@ -72,6 +72,9 @@ struct Gauges {
   std::vector<std::pair<int64_t, size_t>> queue_by_priority;  // queued runs by priority
   std::array<size_t, 4> jobs_by_state{};                      // by JobState
   int64_t resident_bytes = 0;
+  size_t event_subscribers = 0;
+  // From the notifier thread's counts: sent and failed only grow.
+  uint64_t notifications_sent = 0, notifications_failed = 0, notifications_pending = 0;
 };
 
 class Registry {

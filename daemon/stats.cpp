@@ -60,6 +60,13 @@ std::string Server::render_metrics() const {
   }
   sched_.for_each_job([&](const sched::Job& j) { ++g.jobs_by_state[static_cast<size_t>(j.state)]; });
   g.resident_bytes = metrics::resident_memory_bytes();
+  // A subscriber whose client left is pruned at the next event; not counted.
+  g.event_subscribers = static_cast<size_t>(std::count_if(
+      subscribers_.begin(), subscribers_.end(), [&](const Subscriber& sub) { return sessions_.contains(sub.session); }));
+  const auto n = notifications_->counts();
+  g.notifications_sent = n.sent;
+  g.notifications_failed = n.failed;
+  g.notifications_pending = n.pending;
   return metrics_.render(g);
 }
 

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 
 sys.dont_write_bytecode = True  # no __pycache__ beside the sources
 import jobd_harness as h
@@ -73,8 +74,16 @@ def test_backlog_since_and_last(ctx):
     ctx.check(r.rc == 3, f'an unknown job exits 3: {r.describe()}')
 
 
+def subscribers(j):
+    with urllib.request.urlopen(f'http://{j.status()["metrics"]}/metrics', timeout=10) as r:
+        for line in r.read().decode().split('\n'):
+            if line.startswith('jobd_event_subscribers '):
+                return float(line.split()[1])
+    raise Failure('no jobd_event_subscribers on the metrics page')
+
+
 def test_follow(ctx):
-    j = ctx.jobd()
+    j = ctx.jobd(config='metrics_listen = "127.0.0.1:0"\n')
     j.submit('--name', 'before', '--at', h.rfc3339(time.time() + 3600), '--', 'true')
     p = subprocess.Popen([ctx.jobctl_path, '--socket', j.socket, 'events', '--follow', '--json', '--since', '1'],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -89,6 +98,7 @@ def test_follow(ctx):
                     raise Failure(f'jobctl events --follow ended: {p.stderr.read()}')
                 got.append(json.loads(line))
             return True
+        wait_until(lambda: j.status()['metrics'] and subscribers(j) == 1, 10, 'jobd_event_subscribers to be 1')
         j.submit('--name', 'after', '--', 'true')
         wait_until(lambda: seen('succeeded'), 10, 'the followed run to succeed')
         names = [e['job_name'] for e in got]
@@ -98,6 +108,7 @@ def test_follow(ctx):
     finally:
         p.kill()
         p.wait()
+    wait_until(lambda: subscribers(j) == 0, 10, 'a follower that left to be no longer counted')
 
 
 def test_slow_subscriber_is_dropped(ctx):

@@ -18,6 +18,7 @@ import os
 import socket
 import sys
 import threading
+import urllib.request
 
 sys.dont_write_bytecode = True  # no __pycache__ beside the sources
 import jobd_harness as h
@@ -162,7 +163,7 @@ notify = [{{ webhook = "http://127.0.0.1:{port}/late" }}]
 
 def test_webhook_500_then_200_and_404_given_up(ctx):
     listener = Listener(ctx, statuses={'/busy': [500], '/gone': [404, 404]})
-    j = ctx.jobd(config='notify_backoff = "1s"\n')
+    j = ctx.jobd(config='notify_backoff = "1s"\nmetrics_listen = "127.0.0.1:0"\n')
     apply(j, f'''
 [job.busy]
 command = "true"
@@ -183,6 +184,11 @@ notify = [{{ on = ["success"], webhook = "{listener.url('/gone')}" }}]
               f'the failure is logged on one line naming job, run and channel\n{j.log_tail()}')
     states = {r['state'] for r in j.runs()}
     ctx.check(states == {'succeeded'}, f'a failed delivery never changes the runs: {states}')
+    with urllib.request.urlopen(f'http://{j.status()["metrics"]}/metrics', timeout=10) as r:
+        page = r.read().decode()
+    for line in ('jobd_notifications_total{outcome="sent"} 1', 'jobd_notifications_total{outcome="failed"} 1',
+                 'jobd_notifications_pending 0'):
+        ctx.check(line in page.split('\n'), f'the metrics count deliveries: {line!r} in\n{page}')
 
 
 def test_mail_through_sendmail_on_jobds_path(ctx):
