@@ -273,6 +273,11 @@ class Jobd:
             cmd += ['--config', path]
         return cmd
 
+    def popen_options(self):
+        """How jobd's process is made beyond its command and output: keywords
+        of subprocess.Popen (a subclass adds inherited sockets)."""
+        return {'env': self.env}
+
     def spawn(self):
         """Starts jobd without waiting for it to answer."""
         self.starts += 1
@@ -281,7 +286,7 @@ class Jobd:
         self.log_paths.append(self.log_path)
         self.log_file = open(self.log_path, 'wb')
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=self.log_file,
-                                     stderr=subprocess.STDOUT, env=self.env)
+                                     stderr=subprocess.STDOUT, **self.popen_options())
         if self not in self.ctx._daemons:
             self.ctx._daemons.append(self)
         return self

@@ -32,8 +32,7 @@ class Managed(h.Jobd):
     are its pid."""
 
     def __init__(self, ctx, root, env=None, listen=(), configured_socket=None, own_pid=True, **kw):
-        super().__init__(ctx, root, **kw)
-        self.env = env or {}
+        super().__init__(ctx, root, env=dict(os.environ, **(env or {})), **kw)
         self.listen = listen
         self.configured_socket = configured_socket
         self.own_pid = own_pid
@@ -46,16 +45,11 @@ class Managed(h.Jobd):
             return cmd
         return ['/bin/sh', '-c', 'export LISTEN_PID=$$ WATCHDOG_PID=$$; exec "$@"', 'sh'] + cmd
 
-    def spawn(self):
-        self.starts += 1
-        self.exit_expected = False
-        self.log_path = os.path.join(self.root, f'{self.label}.{self.starts}.log')
-        self.log_paths.append(self.log_path)
-        self.log_file = open(self.log_path, 'wb')
-        env = dict(os.environ, **self.env)
+    def popen_options(self):
+        options = super().popen_options()
         fds = [s.fileno() for s in self.listen]
-        if fds:
-            env['LISTEN_FDS'] = str(len(fds))
+        if not fds:
+            return options
 
         def as_fd_3_and_up():
             # Through copies, in case a socket is already on one of 3, 4, ...
@@ -64,12 +58,8 @@ class Managed(h.Jobd):
                 os.dup2(fd, 3 + i)  # inheritable: jobd gets it
         # pass_fds would close fds 3, 4, ... again after preexec_fn; Python
         # opens everything else close-on-exec, so nothing else is inherited.
-        self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=self.log_file,
-                                     stderr=subprocess.STDOUT, env=env, close_fds=not fds,
-                                     preexec_fn=as_fd_3_and_up if fds else None)
-        if self not in self.ctx._daemons:
-            self.ctx._daemons.append(self)
-        return self
+        return dict(options, env=dict(options['env'], LISTEN_FDS=str(len(fds))), close_fds=False,
+                    preexec_fn=as_fd_3_and_up)
 
 
 class Manager:
