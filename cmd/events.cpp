@@ -21,19 +21,20 @@ struct EventsOptions {
   std::optional<size_t> last;
 };
 
-// "13:25:02  #42  backup (j3)  r12  started: queued -> running", and for a
-// run that ended, its exit status and reason.
+// "2026-11-27T13:25:02+00:00  #42  backup (j3)  r12  started: queued -> running",
+// and for a run that ended, its exit status and reason.
 std::string event_line(const Json& e) {
   std::string what = e["event"].get<std::string>();
-  if (e["from"].is_string())
-    what += fmt::format(": {} -> {}", e["from"].get<std::string>(), e["state"].get<std::string>());
-  else if (e["run"].is_string() && e["state"] != e["event"])
-    what += fmt::format(": {}", e["state"].get<std::string>());
-  if (e.value("attempt", 1) > 1) what += fmt::format(" (attempt {})", e["attempt"].get<int>());
+  if (e["state"].is_string() && e["state"] != e["event"]) {  // started: queued -> running
+    what += ": ";
+    if (e["from"].is_string()) what += e["from"].get<std::string>() + " -> ";
+    what += e["state"].get<std::string>();
+  }
   if (e.contains("exit_code") && e["exit_code"].is_number()) what += fmt::format(", exit {}", e["exit_code"].get<int>());
   if (e.contains("reason") && e["reason"].is_string()) what += ": " + e["reason"].get<std::string>();
   std::string run = e["run"].is_string() ? e["run"].get<std::string>() : "-";
   if (e["task"].is_string()) run += " (" + e["task"].get<std::string>() + ")";
+  if (e.value("attempt", 1) > 1) run += fmt::format(" attempt {}", e["attempt"].get<int>());
   return fmt::format("{}  #{}  {} ({})  {}  {}", short_time(e["time"]), cell(e["seq"]), cell(e["job_name"]),
                      cell(e["job"]), run, what);
 }
