@@ -135,7 +135,8 @@ void add_policies(job::proto::Json& spec, const SubmitOptions& o) {
   if (o.notify_on && o.notify_webhooks.empty() && o.notify_mails.empty())
     invalid("--notify-on: give --notify-webhook or --notify-mail too");
   job::proto::Json on = job::proto::Json::array();
-  for (std::string_view rest = o.notify_on.value_or("failure"); !rest.empty();) {
+  const std::string on_list = o.notify_on.value_or("failure");  // outlives the views into it
+  for (std::string_view rest = on_list; !rest.empty();) {
     const size_t comma = std::min(rest.find(','), rest.size());
     const std::string event(rest.substr(0, comma));
     if (!job::sched::notify_event_from(event))

@@ -232,7 +232,10 @@ void NotifyQueue::work() {
     auto next = std::min_element(items_.begin(), items_.end(),
                                  [](const Item& a, const Item& b) { return a.due < b.due; });
     if (next->due > now) {
-      wake_.wait_until(lock, stopping_ ? std::min(next->due, stop_deadline_) : next->due);
+      // A copy: wait_until reads its deadline again after waking, and items_
+      // may have grown (and moved) while the lock was released.
+      const Clock::time_point until = stopping_ ? std::min(next->due, stop_deadline_) : next->due;
+      wake_.wait_until(lock, until);
       continue;
     }
     Item item = std::move(*next);

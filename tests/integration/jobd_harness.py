@@ -352,6 +352,12 @@ class Jobd:
     def log_tail(self, lines=25, path=None):
         path = path or self.log_path
         text = self.log(path).rstrip('\n').split('\n')
+        # A sanitizer's report is shown from its start (the stack is what matters).
+        report = next((i for i, line in enumerate(text) if 'ERROR: AddressSanitizer' in line
+                       or 'ERROR: LeakSanitizer' in line or 'runtime error:' in line), None)
+        if report is not None:
+            return f'  {self.label} log ({path}), from the sanitizer\'s report:\n    ' + \
+                '\n    '.join(text[report:report + 60])
         return f'  {self.label} log ({path}), last lines:\n    ' + '\n    '.join(text[-lines:])
 
     # Talking to it.

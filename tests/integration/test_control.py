@@ -505,9 +505,15 @@ def test_catchup_after_downtime(ctx):
     # after a fire F and started again at about F+5: the fires at F+2 and
     # F+4 were missed, F+6 is the first regular one.
     j = ctx.jobd(slots=4)
-    script = 'echo "count=$JOBD_MISSED_COUNT since=$JOBD_MISSED_SINCE"'
-    jobs = {mode: j.submit('--name', f'c-{mode}', '--every', '2s', '--catchup', mode, '--shell', script)
-            for mode in ('none', 'last', 'all')}
+    # One apply: the three are created in one turn, so their fires (counted
+    # from creation) coincide, and one restart time misses them all alike.
+    path = os.path.join(j.root, 'catchup.toml')
+    with open(path, 'w') as f:
+        for mode in ('none', 'last', 'all'):
+            f.write(f'[job.c-{mode}]\nevery = "2s"\ncatchup = "{mode}"\n'
+                    'command = \'echo "count=$JOBD_MISSED_COUNT since=$JOBD_MISSED_SINCE"\'\n')
+    j.ok('apply', path)
+    jobs = {mode: f'c-{mode}' for mode in ('none', 'last', 'all')}
     fired = [j.wait_for_runs(job, 1, timeout=10)[0] for job in jobs.values()]
     stop_from = time.time()
     j.stop()
