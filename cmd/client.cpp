@@ -2,13 +2,19 @@
 
 #include <fmt/format.h>
 #include <poll.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 
 #include "command.hpp"
 #include "proto/paths.hpp"
@@ -31,15 +37,65 @@ job::Result<Client> Client::connect(const std::string& path) {
                              e == ENOENT || e == ECONNREFUSED ? " (is jobd running?)" : "")};
   }
   Client c(fd, path);
-  auto hello = c.read_line(std::chrono::seconds{10});
+  if (auto e = c.greet()) return *e;
+  return c;
+}
+
+job::Result<Client> Client::connect_tcp(const std::string& address, const std::string& token) {
+  // HOST:PORT, HOST a name or an address, an IPv6 one in brackets.
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon + 1 == address.size())
+    return Error{Errc::invalid_argument,
+                 fmt::format("--server {}: expected HOST:PORT, such as jobd.example.com:7465", address)};
+  std::string host = address.substr(0, colon);
+  const std::string port = address.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (const int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0)
+    return Error{Errc::unavailable, fmt::format("cannot reach jobd at {}: {}", address, gai_strerror(rc))};
+  int fd = -1, error = 0;
+  for (addrinfo* a = found; a && fd < 0; a = a->ai_next) {
+    fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) {
+      error = errno;
+      continue;
+    }
+    if (::connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+      error = errno;
+      close(fd);
+      fd = -1;
+    }
+  }
+  freeaddrinfo(found);
+  if (fd < 0)
+    return Error{Errc::unavailable, fmt::format("cannot reach jobd at {}: {}", address, std::strerror(error))};
+  const int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // requests are whole lines
+  Client c(fd, address);
+  if (auto e = c.greet()) return *e;
+  auto reply = c.call({{"op", "auth"}, {"token", token}}, std::chrono::seconds{10});
+  if (!reply) {
+    if (reply.error().code == Errc::permission_denied)
+      return Error{Errc::permission_denied, fmt::format("jobd at {} refused the token: {}", address,
+                                                        reply.error().message)};
+    return reply.error();
+  }
+  return c;
+}
+
+std::optional<Error> Client::greet() {
+  auto hello = read_line(std::chrono::seconds{10});
   if (!hello) return hello.error();
   const auto j = job::proto::Json::parse(*hello, nullptr, false);
   if (j.is_discarded() || j.value("hello", "") != "jobd")
-    return Error{Errc::unavailable, fmt::format("{} is not a jobd socket", path)};
+    return Error{Errc::unavailable, fmt::format("{} is not a jobd socket", path_)};
   if (j.value("protocol", 0) != job::proto::kProtocolVersion)
-    return Error{Errc::unavailable, fmt::format("jobd at {} speaks protocol {}, this jobctl {}", path,
+    return Error{Errc::unavailable, fmt::format("jobd at {} speaks protocol {}, this jobctl {}", path_,
                                                 j.value("protocol", 0), job::proto::kProtocolVersion)};
-  return c;
+  return std::nullopt;
 }
 
 Client::Client(Client&& o) noexcept
@@ -146,6 +202,40 @@ std::string socket_path() {
   return job::proto::default_socket_path();
 }
 
-Client connect() { return must(Client::connect(socket_path())); }
+namespace {
+
+std::string from_env(const std::string& given, const char* name) {
+  if (!given.empty()) return given;
+  const char* env = std::getenv(name);
+  return env ? env : "";
+}
+
+// The token in `path`, without trailing whitespace.
+job::Result<std::string> read_token(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{Errc::invalid_argument, fmt::format("--token-file {}: {}", path, std::strerror(errno))};
+  std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  if (token.empty()) return Error{Errc::invalid_argument, fmt::format("--token-file {}: empty", path)};
+  return token;
+}
+
+}  // namespace
+
+job::Result<Client> open_client() {
+  const std::string server = from_env(globals().server, "JOBCTL_SERVER");
+  if (server.empty()) return Client::connect(socket_path());
+  const std::string token_file = from_env(globals().token_file, "JOBCTL_TOKEN_FILE");
+  if (token_file.empty())
+    return Error{Errc::invalid_argument,
+                 fmt::format("--server {} needs --token-file (or $JOBCTL_TOKEN_FILE): jobd's tcp clients "
+                             "authenticate with its token",
+                             server)};
+  auto token = read_token(token_file);
+  if (!token) return token.error();
+  return Client::connect_tcp(server, *token);
+}
+
+Client connect() { return must(open_client()); }
 
 }  // namespace jobctl

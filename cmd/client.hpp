@@ -18,6 +18,9 @@ class Client {
  public:
   // Connects and reads jobd's hello. Errc::unavailable when nobody listens.
   static job::Result<Client> connect(const std::string& socket_path);
+  // Connects over TCP to "HOST:PORT", reads the hello and authenticates with
+  // `token`: Errc::permission_denied when jobd refuses it.
+  static job::Result<Client> connect_tcp(const std::string& address, const std::string& token);
   Client(Client&& o) noexcept;
   Client& operator=(Client&&) = delete;
   ~Client();
@@ -37,6 +40,7 @@ class Client {
 
  private:
   explicit Client(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  std::optional<job::Error> greet();  // reads and checks jobd's hello
   job::Result<std::string> read_line(std::optional<job::time::Duration> timeout,
                                      const std::function<void()>& idle = {});
   job::Result<int64_t> send_request(job::proto::Json request);  // its id
@@ -52,7 +56,10 @@ class Client {
 
 // The socket to use: --socket, else $JOBCTL_SOCKET, else jobd's default.
 std::string socket_path();
-// Connects to the jobd of socket_path(), or fails the command.
+// The jobd to talk to: over TCP with --server (or $JOBCTL_SERVER) and its
+// token, else on socket_path().
+job::Result<Client> open_client();
+// open_client(), or fail the command.
 Client connect();
 
 }  // namespace jobctl

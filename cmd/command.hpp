@@ -22,6 +22,8 @@ struct Exit {
 // Options every command takes (before or after the command's name).
 struct Globals {
   std::string socket;  // --socket; else $JOBCTL_SOCKET; else jobd's default
+  std::string server;      // --server HOST:PORT; else $JOBCTL_SERVER; else the Unix socket
+  std::string token_file;  // --token-file; else $JOBCTL_TOKEN_FILE (with --server)
   bool json = false;   // --json: print JSON instead of text
 };
 Globals& globals();

@@ -16,6 +16,8 @@ ExitCode exit_code_for(job::Errc code) {
       return kExitNotFound;
     case job::Errc::unavailable:
       return kExitUnreachable;
+    case job::Errc::permission_denied:
+      return kExitDenied;
     case job::Errc::timed_out:
       return kExitTimeout;
     case job::Errc::storage:

@@ -11,7 +11,7 @@ enum ExitCode : int {
   kExitInvalid = 2,      // bad usage or invalid input; nothing was changed
   kExitNotFound = 3,     // no such job or run
   kExitUnreachable = 4,  // jobd cannot be reached
-  kExitDenied = 5,       // permission denied (reserved: roles arrive with issue 9)
+  kExitDenied = 5,       // permission denied: a wrong or missing token (roles: issue 9)
   kExitTimeout = 6,      // a --timeout ran out while waiting
 };
 

@@ -22,6 +22,10 @@ int main(int argc, char** argv) {
   app.fallthrough();  // global options may follow the command's name
   app.add_option("--socket", jobctl::globals().socket,
                  "jobd's socket (default: $JOBCTL_SOCKET, else jobd's)");
+  app.add_option("--server", jobctl::globals().server,
+                 "a jobd over TCP, HOST:PORT (default: $JOBCTL_SERVER; else the Unix socket)");
+  app.add_option("--token-file", jobctl::globals().token_file,
+                 "the file holding jobd's token, for --server (default: $JOBCTL_TOKEN_FILE)");
   app.add_flag("--json", jobctl::globals().json, "print JSON instead of text");
   app.set_version_flag("--version", "jobctl " JOBD_VERSION);
   jobctl::add_submit(app);

@@ -315,7 +315,7 @@ void live(job::time::Duration interval) {
       next = Clock::now() + interval;
       redraw = true;
       if (!client) {
-        auto c = Client::connect(socket_path());
+        auto c = open_client();
         if (c)
           client.emplace(std::move(*c));
         else

@@ -59,7 +59,7 @@ void wait_and_exit(Client& client, const job::proto::Json& request,
   if (progress.enabled())
     idle = [&] {
       if (!side) {
-        auto c = Client::connect(socket_path());
+        auto c = open_client();
         if (!c) return;
         side.emplace(std::move(*c));
       }

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "auth.hpp"
 #include "jobfile/keys.hpp"
 #include "jobfile/read.hpp"
 #include "metrics_http.hpp"
@@ -28,10 +29,10 @@ using job::Error;
 
 namespace {
 
-constexpr std::array<std::string_view, 13> kKeys = {
-    "state_dir",      "socket",           "slots",           "jobs_dir",       "kill_grace", "keep_for",
-    "log_max_bytes",  "log_level",        "metrics_listen",  "metrics_max_jobs", "notify_attempts",
-    "notify_backoff", "defaults"};
+constexpr std::array<std::string_view, 15> kKeys = {
+    "state_dir",       "socket",         "slots",     "jobs_dir",   "kill_grace",     "keep_for",
+    "log_max_bytes",   "log_level",      "metrics_listen", "metrics_max_jobs", "listen", "token_file",
+    "notify_attempts", "notify_backoff", "defaults"};
 
 constexpr std::array<Level, 4> kLevels = {Level::debug, Level::info, Level::warning, Level::error};
 
@@ -138,6 +139,16 @@ void read_file(const std::string& path, const CommandLine& given, Options& o) {
       if (!s->empty())
         if (auto addr = parse_listen_address(*s); !addr) throw Invalid{at() + ": " + addr.error().message};
       if (!given.metrics_listen) o.metrics_listen = *s;
+    } else if (key == "listen") {
+      auto s = value.value<std::string>();
+      if (!s) throw Invalid{at() + ": expected an address as a string, such as \"0.0.0.0:7465\""};
+      if (!s->empty())
+        if (auto addr = parse_listen_address(*s); !addr) throw Invalid{at() + ": " + addr.error().message};
+      if (!given.listen) o.listen = *s;
+    } else if (key == "token_file") {
+      auto s = value.value<std::string>();
+      if (!s || s->empty()) throw Invalid{at() + ": expected a file name as a string"};
+      if (!given.token_file) o.token_file = *s;
     } else if (key == "metrics_max_jobs") {
       auto n = value.value<int64_t>();
       if (!value.is_integer() || !n || *n < 0 || *n > 100000)
@@ -196,6 +207,8 @@ job::Result<Options> load_options(const CommandLine& command_line) {
   o.socket_path = command_line.socket_path.value_or("");
   o.jobs_dir = command_line.jobs_dir.value_or("");
   o.metrics_listen = command_line.metrics_listen.value_or("");
+  o.listen = command_line.listen.value_or("");
+  o.token_file = command_line.token_file.value_or("");
   try {
     if (!command_line.config_path.empty()) read_file(command_line.config_path, command_line, o);
   } catch (const Invalid& e) {
@@ -209,6 +222,18 @@ job::Result<Options> load_options(const CommandLine& command_line) {
   if (command_line.metrics_listen && !command_line.metrics_listen->empty())
     if (auto addr = parse_listen_address(*command_line.metrics_listen); !addr)
       return Error{Errc::invalid_argument, "--metrics-listen: " + addr.error().message};
+  if (command_line.listen && !command_line.listen->empty())
+    if (auto addr = parse_listen_address(*command_line.listen); !addr)
+      return Error{Errc::invalid_argument, "--listen: " + addr.error().message};
+  if (!o.token_file.empty()) {
+    o.token_file = absolute(o.token_file);
+    auto token = read_token_file(o.token_file);
+    if (!token) return token.error();
+    o.token = std::move(*token);
+  }
+  if (!o.listen.empty() && o.token.empty())
+    return Error{Errc::invalid_argument,
+                 fmt::format("listen {} needs a token_file (--token-file): TCP clients must authenticate", o.listen)};
   if (!job::proto::unix_address(o.socket_path))
     return Error{Errc::invalid_argument,
                  fmt::format("socket path too long ({} bytes, at most {}): {}", o.socket_path.size(),

@@ -29,6 +29,9 @@ struct Options {
   Level log_level = Level::info;
   std::string metrics_listen;     // "HOST:PORT" of the metrics endpoint; empty: none
   size_t metrics_max_jobs = 500;  // jobs with series of their own; the rest share job="_other"
+  std::string listen;      // "HOST:PORT" of the TCP listener; empty: none
+  std::string token_file;  // absolute; the cluster token TCP clients must send
+  std::string token;       // its content (never logged)
   // A webhook notification's attempts, and the wait before its second one,
   // doubled before each after it.
   int notify_attempts = 5;
@@ -42,7 +45,7 @@ struct Options {
 // What the command line said: a flag given wins over jobd.toml.
 struct CommandLine {
   std::string config_path;  // empty: no jobd.toml
-  std::optional<std::string> state_dir, socket_path, jobs_dir, metrics_listen;
+  std::optional<std::string> state_dir, socket_path, jobs_dir, metrics_listen, listen, token_file;
   std::optional<int> slots;
 };
 

@@ -48,7 +48,7 @@ bool take_lock(const std::string& state_dir, std::string& why) {
 
 int main(int argc, char** argv) {
   jobd::CommandLine command_line;
-  std::string state_dir, socket_path, jobs_dir, metrics_listen;
+  std::string state_dir, socket_path, jobs_dir, metrics_listen, listen, token_file;
   int slots = 0;
   bool check_config = false;
   CLI::App app{"jobd: the job scheduler daemon (see jobd(8))", "jobd"};
@@ -59,6 +59,9 @@ int main(int argc, char** argv) {
   auto* jobs_dir_opt = app.add_option("--jobs-dir", jobs_dir, "the directory of jobs.toml files to watch");
   auto* metrics_opt = app.add_option("--metrics-listen", metrics_listen,
                                      "serve Prometheus metrics over HTTP on HOST:PORT (e.g. 127.0.0.1:9465)");
+  auto* listen_opt = app.add_option("--listen", listen,
+                                    "also serve the protocol over TCP on HOST:PORT (needs --token-file)");
+  auto* token_opt = app.add_option("--token-file", token_file, "the cluster token TCP clients must send");
   app.add_option("--config", command_line.config_path, "a jobd.toml file")->check(CLI::ExistingFile);
   app.add_flag("--check-config", check_config,
                "check the options and jobd.toml, then exit (0: valid, 2: not)");
@@ -78,6 +81,8 @@ int main(int argc, char** argv) {
   if (slots_opt->count()) command_line.slots = slots;
   if (jobs_dir_opt->count()) command_line.jobs_dir = jobs_dir;
   if (metrics_opt->count()) command_line.metrics_listen = metrics_listen;
+  if (listen_opt->count()) command_line.listen = listen;
+  if (token_opt->count()) command_line.token_file = token_file;
   auto loaded = jobd::load_options(command_line);
   if (!loaded) {
     fmt::print(stderr, "jobd: {}\n", loaded.error().message);

@@ -17,13 +17,10 @@
 #include <string_view>
 #include <unordered_set>
 
+#include "address.hpp"
 #include "error.hpp"
 
 namespace jobd {
-
-// "HOST:PORT" with a numeric IPv4 host or a bracketed IPv6 one
-// ("127.0.0.1:9465", "[::1]:9465"); port 0 lets the system pick.
-job::Result<sockaddr_storage> parse_listen_address(std::string_view text);
 
 class MetricsHttp {
  public:

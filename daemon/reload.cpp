@@ -47,6 +47,18 @@ void Server::reload() {
     now.state_dir = options_.state_dir;
     now.socket_path = options_.socket_path;
     now.metrics_listen = options_.metrics_listen;
+    if (now.listen != options_.listen)
+      log(Level::warning, "jobd: listen {} takes effect when jobd restarts; still {}",
+          now.listen.empty() ? std::string("(none)") : now.listen,
+          listen_address_.empty() ? std::string("not listening on tcp") : "listening on tcp " + listen_address_);
+    now.listen = options_.listen;
+    if (now.token.empty() && !options_.token.empty()) {
+      log(Level::warning, "jobd: token_file removed while listening on tcp: keeping the token of {}",
+          options_.token_file);
+      now.token = options_.token;
+      now.token_file = options_.token_file;
+    }
+    if (now.token != options_.token) changes.emplace_back("token (for new tcp connections)");
     options_ = std::move(now);
     metrics_.set_max_jobs(options_.metrics_max_jobs);
     sched_.reconfigure(

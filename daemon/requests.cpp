@@ -29,11 +29,14 @@ const std::vector<std::pair<std::string_view, Server::Op>>& Server::ops() {
 void Server::on_line(Session& s, const std::string& line) {
   if (line.empty()) return;
   const auto request = proto::Json::parse(line, nullptr, false);
-  if (request.is_discarded() || !request.is_object())
-    return send(s.id, error_body(nullptr, {Errc::bad_request,
-                                           "malformed request: expected one JSON object per line"}));
+  if (request.is_discarded() || !request.is_object()) {
+    send(s.id, error_body(nullptr, {Errc::bad_request, "malformed request: expected one JSON object per line"}));
+    if (!s.authenticated) close_session(s);  // a stranger gets one answer, not a conversation
+    return;
+  }
   const proto::Json id = request.contains("id") ? request["id"] : proto::Json(nullptr);
   try {
+    if (!s.authenticated) return authenticate(s, id, request);
     const auto op = request.value("op", std::string());
     for (const auto& [name, method] : ops())
       if (name == op) return (this->*method)(s, id, request);
@@ -203,6 +206,7 @@ void Server::op_status(Session& s, const proto::Json& id, const proto::Json&) {
   body["queued"] = sched_.queued();
   body["jobs"] = sched_.job_count();
   body["metrics"] = metrics_address_.empty() ? proto::Json(nullptr) : proto::Json(metrics_address_);
+  body["listen"] = listen_address_.empty() ? proto::Json(nullptr) : proto::Json(listen_address_);
   body["waiters"] = waiters_.size();  // clients in `wait`
   body["runs_started"] = runs_started_;
   body["runs_finished"] = runs_finished_;

@@ -197,6 +197,7 @@ std::optional<Error> Server::start() {
   if (!commit()) return Error{Errc::storage, "cannot save the recovered state"};
 
   if (auto e = start_metrics()) return e;  // before the socket: a taken port leaves nothing behind
+  if (auto e = start_tcp()) return e;
   mkdir((options_.state_dir + "/logs").c_str(), 0750);
   uv_pipe_init(loop_, &listener_, 0);
   listener_.data = this;
@@ -284,6 +285,7 @@ void Server::run() {
   adopted_.clear();
   spawner_->close();
   if (metrics_http_) metrics_http_->close();
+  stop_tcp();
   notifier_.close();
   close_jobs_dir();
   for (uv_handle_t* h :
@@ -514,6 +516,7 @@ void Server::begin_shutdown(int signum) {
     if (!socket_activated_) unlink(options_.socket_path.c_str());
     listening_ = false;
   }
+  stop_tcp();
   sched_.shutdown(now());
   after_io();  // signal the running runs now
 }

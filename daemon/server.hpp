@@ -62,7 +62,12 @@ class Server {
   };
 
   static job::time::Instant now();
-  void on_connection();
+  void on_connection(bool tcp = false);
+  // tcp.cpp: the TCP listener and its clients' token.
+  std::optional<job::Error> start_tcp();
+  void stop_tcp();
+  void drop_unauthenticated();
+  void authenticate(Session& s, const proto::Json& id, const proto::Json& request);
   // The protocol's ops (requests.cpp), found by name in ops().
   using Op = void (Server::*)(Session&, const proto::Json& id, const proto::Json& request);
   static const std::vector<std::pair<std::string_view, Op>>& ops();
@@ -149,6 +154,10 @@ class Server {
   job::sched::Scheduler sched_;
   uv_loop_t* loop_;
   uv_pipe_t listener_{};
+  uv_tcp_t tcp_listener_{};
+  uv_timer_t auth_timer_{};     // drops TCP clients that sent no token in time
+  bool tcp_listening_ = false;
+  std::string listen_address_;  // the TCP address as bound (port 0 picks one); empty: none
   uv_check_t check_{};
   // The loop's one alarm, for the scheduler's next instant: a timerfd on the
   // realtime clock, armed to the microsecond (a uv timer rounds to whole

@@ -7,14 +7,26 @@
 namespace jobd {
 
 struct Server::Session {
-  Server* server;
-  uint64_t id;
-  uv_pipe_t pipe{};
+  Server* server = nullptr;
+  uint64_t id = 0;
+  // The connection: the Unix socket's, or a TCP one (--listen).
+  union Handle {
+    uv_pipe_t pipe;
+    uv_tcp_t tcp;
+  } handle{};
   proto::LineReader reader;
   size_t queued_bytes = 0;
   bool closing = false;
   bool eof = false;     // the client closed its side: answer what it asked, then close
   int outstanding = 0;  // submits and waits not yet answered
+  // Unix-socket clients are trusted by the socket's permissions; a TCP
+  // client only once it has sent the token (auth.hpp).
+  bool authenticated = true;
+  std::string peer;  // TCP: the client's "HOST:PORT"; empty on the Unix socket
+  std::chrono::steady_clock::time_point accepted_at;
+
+  uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&handle); }
+  uv_handle_t* uv_handle() { return reinterpret_cast<uv_handle_t*>(&handle); }
 };
 
 proto::Json error_body(const proto::Json& id, const job::Error& e);

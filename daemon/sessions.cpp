@@ -1,6 +1,7 @@
 // Client connections: accepting, reading lines, queueing replies, closing.
 #include <unistd.h>
 
+#include "address.hpp"
 #include "log.hpp"
 #include "session.hpp"
 
@@ -29,19 +30,33 @@ proto::Json error_body(const proto::Json& id, const job::Error& e) {
 
 proto::Json ok_body(const proto::Json& id) { return {{"id", id}, {"ok", true}}; }
 
-void Server::on_connection() {
-  auto* s = new Session{this, next_session_++, {}, {}, 0, false, false, 0};
-  uv_pipe_init(loop_, &s->pipe, 0);
-  s->pipe.data = s;
-  if (uv_accept(reinterpret_cast<uv_stream_t*>(&listener_), reinterpret_cast<uv_stream_t*>(&s->pipe)) != 0) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&s->pipe),
-             [](uv_handle_t* h) { delete handle_owner<Session>(h); });
+void Server::on_connection(bool tcp) {
+  auto* s = new Session;
+  s->server = this;
+  s->id = next_session_++;
+  s->accepted_at = std::chrono::steady_clock::now();
+  if (tcp)
+    uv_tcp_init(loop_, &s->handle.tcp);
+  else
+    uv_pipe_init(loop_, &s->handle.pipe, 0);
+  s->uv_handle()->data = s;
+  uv_stream_t* server = tcp ? reinterpret_cast<uv_stream_t*>(&tcp_listener_) : reinterpret_cast<uv_stream_t*>(&listener_);
+  if (uv_accept(server, s->stream()) != 0) {
+    uv_close(s->uv_handle(), [](uv_handle_t* h) { delete handle_owner<Session>(h); });
     return;
+  }
+  if (tcp) {
+    s->authenticated = false;
+    sockaddr_storage peer{};
+    int size = static_cast<int>(sizeof peer);
+    if (uv_tcp_getpeername(&s->handle.tcp, reinterpret_cast<sockaddr*>(&peer), &size) == 0)
+      s->peer = format_address(peer);
+    uv_tcp_nodelay(&s->handle.tcp, 1);  // replies are whole lines: send them at once
   }
   sessions_[s->id] = s;
   send(s->id, {{"hello", "jobd"}, {"version", JOBD_VERSION}, {"protocol", proto::kProtocolVersion}});
   uv_read_start(
-      reinterpret_cast<uv_stream_t*>(&s->pipe),
+      s->stream(),
       [](uv_handle_t*, size_t, uv_buf_t* buf) {
         // One buffer serves every read: lines are copied out before the next.
         static char buffer[64 * 1024];
@@ -80,21 +95,19 @@ void Server::close_session(Session& s, bool flush) {
   s.closing = true;
   sessions_.erase(s.id);
   if (!flush) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&s.pipe),
-             [](uv_handle_t* h) { delete handle_owner<Session>(h); });
+    uv_close(s.uv_handle(), [](uv_handle_t* h) { delete handle_owner<Session>(h); });
     return;
   }
   // Let queued replies go out first (a shutdown completes after them).
   auto* req = new uv_shutdown_t{};
-  const int rc = uv_shutdown(req, reinterpret_cast<uv_stream_t*>(&s.pipe), [](uv_shutdown_t* r, int) {
+  const int rc = uv_shutdown(req, s.stream(), [](uv_shutdown_t* r, int) {
     uv_close(reinterpret_cast<uv_handle_t*>(r->handle),
              [](uv_handle_t* h) { delete handle_owner<Session>(h); });
     delete r;
   });
   if (rc != 0) {
     delete req;
-    uv_close(reinterpret_cast<uv_handle_t*>(&s.pipe),
-             [](uv_handle_t* h) { delete handle_owner<Session>(h); });
+    uv_close(s.uv_handle(), [](uv_handle_t* h) { delete handle_owner<Session>(h); });
   }
 }
 
@@ -127,7 +140,7 @@ void Server::send(uint64_t session, const proto::Json& body) {
   uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
   w->req.data = w;
   const int rc =
-      uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&s.pipe), &buf, 1, [](uv_write_t* req, int) {
+      uv_write(&w->req, s.stream(), &buf, 1, [](uv_write_t* req, int) {
         auto* done = static_cast<WriteRequest*>(req->data);
         auto owner = done->server->sessions_.find(done->session);
         if (owner != done->server->sessions_.end()) owner->second->queued_bytes -= done->data.size();

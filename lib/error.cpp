@@ -22,6 +22,8 @@ std::string_view code_name(Errc code) {
       return "bad_request";
     case Errc::unavailable:
       return "unavailable";
+    case Errc::permission_denied:
+      return "permission_denied";
     case Errc::timed_out:
       return "timed_out";
     case Errc::storage:

@@ -419,7 +419,8 @@ class RawClient:
     """A client on the socket, speaking the line protocol by hand."""
 
     def __init__(self, path, read_hello=True, timeout=10):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        """`path`: the Unix socket's, or a (host, port) to reach over TCP."""
+        self.sock = socket.socket(socket.AF_INET if isinstance(path, tuple) else socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(scaled(timeout))
         self.sock.connect(path)
         self.buffer = b''
