@@ -410,6 +410,14 @@ void Server::after_io() {
         case sched::Action::Kind::finished:
           finished(a.run);
           break;
+        case sched::Action::Kind::assign:
+          // Workers do not connect yet (the daemon's side of leases comes
+          // next): none has registered, so nothing is assigned. Should one
+          // be, its run is lost rather than left running nowhere.
+          log(Level::error, "jobd: run {} assigned to worker {}, which has no connection", sched::run_ref(a.run),
+              sched_.run(a.run) ? sched_.run(a.run)->worker : std::string());
+          sched_.lost(a.run, "assigned to a worker with no connection", now());
+          break;
       }
     }
   };

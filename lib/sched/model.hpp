@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -134,6 +135,11 @@ struct JobSpec {
   // Who hears about the job's (top-level) runs ending; none by default.
   std::vector<NotifySpec> notify;
 
+  // Where its runs may go (cluster mode): only to nodes carrying every one of
+  // these tags, and only to the node of that name if `node` is set.
+  std::map<std::string, std::string> constraints;
+  std::string node;
+
   friend bool operator==(const JobSpec&, const JobSpec&) = default;
 };
 
@@ -200,6 +206,13 @@ struct Run {
   int64_t parent = 0;
   std::string task;
   std::vector<int64_t> children;  // of a job run, in creation order (derived)
+
+  // Cluster mode: the worker the run was leased to (empty: the coordinator
+  // ran it itself), and the lease's fencing epoch. A worker's report counts
+  // only if it names this worker and this epoch.
+  std::string worker;
+  uint64_t epoch = 0;
+  std::string waiting;  // a queued run no node can take: why (derived, not stored)
 };
 
 // A job's or a task's name: letters, digits, '.', '_' and '-', at most 128,

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <csignal>
 #include <deque>
+#include <set>
 
 #include "cron/next.hpp"
 #include "cron/parse.hpp"
@@ -129,11 +130,16 @@ constexpr int64_t kCountLimit = 200'000;
 
 }  // namespace
 
-Scheduler::Scheduler(Config config) : config_(std::move(config)), rng_(config_.seed) {}
+Scheduler::Scheduler(Config config)
+    : config_(std::move(config)), workers_(config_.health, config_.seed), rng_(config_.seed) {
+  workers_.set_local({config_.node_name, config_.slots, config_.tags, {}, {}});
+}
 
 void Scheduler::reconfigure(const Config& config) {
   const bool sooner = config.keep_for < config_.keep_for;
   config_.slots = config.slots;
+  workers_.local().spec.slots = config.slots;
+  blocked_ = false;
   config_.kill_grace = config.kill_grace;
   config_.keep_for = config.keep_for;
   if (!sooner || !sweep_armed_) return;
@@ -617,10 +623,15 @@ void Scheduler::set_state(Run& run, RunState to) {
   note(jobs_.at(run.job), run.id, name(to), name(from));
   if (has_process(run)) {  // a graph's job run takes no slot
     if (from == RunState::queued) --queued_;
-    if (from == RunState::running) --running_;
+    if (from == RunState::running) {
+      --running_;
+      if (Worker* w = worker_of(run)) workers_.release(*w, run.id);
+      blocked_ = false;  // a slot is free
+    }
     if (to == RunState::queued) {
       ++queued_;
       enqueue(run);
+      blocked_ = false;
     }
     if (to == RunState::running) ++running_;
   }
@@ -699,6 +710,12 @@ void Scheduler::tick(time::Instant now) {
         sweep_armed_ = false;
         sweep(now);
         break;
+      case Timer::Kind::lease: {
+        Worker* w = workers_.at(static_cast<size_t>(t.id));
+        // Stale: it beat since (a later timer is armed), or holds nothing.
+        if (w && !w->runs.empty() && workers_.state(*w, now) == WorkerState::down) expire_leases(*w, now);
+        break;
+      }
       case Timer::Kind::deadline: {
         auto it = runs_.find(t.id);
         if (it == runs_.end() || it->second.attempt != 1) break;
@@ -710,7 +727,15 @@ void Scheduler::tick(time::Instant now) {
       }
     }
   }
-  while (!stopping_ && running_ < config_.slots && !ready_.empty()) {
+  dispatch(now);
+}
+
+void Scheduler::dispatch(time::Instant now) {
+  if (stopping_ || ready_.empty() || blocked_) return;
+  // Runs that no node can take now (their tags, their node) step aside for
+  // those behind them, and go back in the queue in their order.
+  std::vector<Ready> unplaced;
+  while (!ready_.empty()) {
     const Ready r = ready_.top();
     ready_.pop();
     auto it = runs_.find(r.run);
@@ -724,12 +749,34 @@ void Scheduler::tick(time::Instant now) {
       finish(run, RunState::skipped, now);
       continue;
     }
+    Placement place = workers_.place(job.spec.constraints, job.spec.node, now);
+    if (!place.worker) {
+      if (run.waiting != place.why_not) {
+        run.waiting = std::move(place.why_not);
+        mark(run);
+      }
+      unplaced.push_back(r);
+      // With nothing asked of the node, no node has a free slot: stop here.
+      if (job.spec.constraints.empty() && job.spec.node.empty()) break;
+      continue;
+    }
+    run.waiting.clear();
     set_state(run, RunState::running);
     run.started_at = now;
     const time::Duration timeout = policy_of(run).timeout;
     if (timeout > time::Duration::zero()) timers_.push({Timer::Kind::timeout, now + timeout, run.id});
-    actions_.push_back({Action::Kind::start, run.id});
+    Worker& w = *place.worker;
+    workers_.take(w, run.id);
+    if (w.local) {
+      actions_.push_back({Action::Kind::start, run.id});
+    } else {
+      run.worker = w.spec.name;
+      run.epoch = ++epoch_;
+      actions_.push_back({Action::Kind::assign, run.id});
+    }
   }
+  for (const Ready& r : unplaced) ready_.push(r);
+  blocked_ = !ready_.empty();
 }
 
 void Scheduler::started(int64_t id, int64_t pid, int64_t pid_start) {
@@ -969,7 +1016,7 @@ void Scheduler::sweep(time::Instant now) {
 void Scheduler::shutdown(time::Instant now) {
   stopping_ = true;
   for (auto& [id, run] : runs_) {
-    if (run.state != RunState::running) continue;
+    if (run.state != RunState::running || !run.worker.empty()) continue;  // a worker's goes on
     actions_.push_back({Action::Kind::signal, id, SIGTERM});
     timers_.push({Timer::Kind::kill, now + config_.kill_grace, id});
   }
@@ -1127,7 +1174,7 @@ std::vector<const Run*> Scheduler::runs_in_states(const std::vector<RunState>& s
 }
 
 std::optional<time::Instant> Scheduler::next_wakeup() const {
-  if (!stopping_ && !ready_.empty() && running_ < config_.slots) return time::Instant::min();
+  if (!stopping_ && !ready_.empty() && !blocked_) return time::Instant::min();
   if (timers_.empty()) return std::nullopt;
   return timers_.top().when;
 }
@@ -1175,6 +1222,7 @@ std::optional<Error> Scheduler::restore(Job job) {
 void Scheduler::restore(Run run) {
   run.children.clear();
   next_run_id_ = std::max(next_run_id_, run.id + 1);
+  epoch_ = std::max(epoch_, run.epoch);
   if (run.parent == 0) jobs_.at(run.job).runs.push_back(run.id);  // task runs: in resume()
   const int64_t id = run.id;
   runs_[id] = std::move(run);
@@ -1202,6 +1250,14 @@ void Scheduler::resume(time::Instant now) {
         break;
       case RunState::running: {
         ++running_;
+        if (run.worker.empty()) {
+          workers_.take(workers_.local(), run.id);
+        } else {
+          // Its worker has until down_after from now to come back and claim it.
+          Worker& w = workers_.expect(run.worker, now);
+          workers_.take(w, run.id);
+          arm_lease_timer(w);
+        }
         const time::Duration timeout = policy_of(run).timeout;
         if (timeout > time::Duration::zero() && run.started_at && !run.cancel_requested)
           timers_.push({Timer::Kind::timeout, *run.started_at + timeout, run.id});
@@ -1271,6 +1327,85 @@ const Job* Scheduler::find_job(std::string_view ref, bool deleted) const {
 const Run* Scheduler::find_run(std::string_view ref) const {
   auto id = parse_ref(ref, 'r');
   return id ? run(*id) : nullptr;
+}
+
+// --- cluster: workers and their leases -------------------------------------
+
+Worker* Scheduler::worker_of(const Run& run) {
+  return run.worker.empty() ? &workers_.local() : workers_.find(run.worker);
+}
+
+void Scheduler::arm_lease_timer(const Worker& w) {
+  timers_.push({Timer::Kind::lease, workers_.down_at(w), static_cast<int64_t>(workers_.position(w))});
+}
+
+void Scheduler::expire_leases(Worker& w, time::Instant now) {
+  const std::vector<int64_t> leased(w.runs.begin(), w.runs.end());
+  for (int64_t id : leased)
+    lost(id, fmt::format("worker {} sent no heartbeat for {}: its lease expired", w.spec.name,
+                         time::format_duration(workers_.health().down_after)),
+         now);
+}
+
+std::vector<Lease> Scheduler::reconcile(Worker& w, const std::vector<Lease>& held, uint64_t seen_epoch,
+                                        time::Instant now) {
+  std::vector<Lease> revoke;
+  std::set<int64_t> named;
+  for (const Lease& l : held) {
+    named.insert(l.run);
+    const Run* r = run(l.run);
+    if (!r || r->state != RunState::running || r->worker != w.spec.name || r->epoch != l.epoch)
+      revoke.push_back(l);
+  }
+  const std::vector<int64_t> leased(w.runs.begin(), w.runs.end());
+  for (int64_t id : leased) {
+    const Run& r = runs_.at(id);
+    if (!named.contains(id) && r.epoch <= seen_epoch)
+      lost(id, fmt::format("worker {} no longer runs it", w.spec.name), now);
+  }
+  return revoke;
+}
+
+std::vector<Lease> Scheduler::join_worker(WorkerSpec spec, const std::vector<Lease>& held, uint64_t seen_epoch,
+                                          time::Instant now) {
+  Worker& w = workers_.join(std::move(spec), now);
+  blocked_ = false;  // new slots, perhaps new tags
+  arm_lease_timer(w);
+  return reconcile(w, held, seen_epoch, now);
+}
+
+Result<std::vector<Lease>> Scheduler::worker_heartbeat(const std::string& worker, const std::vector<Lease>& held,
+                                                       uint64_t seen_epoch, time::Instant now) {
+  Worker* w = workers_.find(worker);
+  if (!w || w->local || !w->registered)
+    return Error{Errc::not_found, fmt::format("no worker \"{}\" registered", worker)};
+  const bool was_ready = workers_.state(*w, now) == WorkerState::ready;
+  workers_.heartbeat(worker, now);
+  if (!was_ready) blocked_ = false;  // back from unhealthy: it may take runs again
+  arm_lease_timer(*w);
+  return reconcile(*w, held, seen_epoch, now);
+}
+
+std::optional<Error> Scheduler::worker_exited(const std::string& worker, Lease lease,
+                                              std::optional<int> exit_code, int signal, time::Instant now) {
+  const Run* r = run(lease.run);
+  if (!r || r->state != RunState::running || r->worker != worker || r->epoch != lease.epoch || worker.empty())
+    return Error{Errc::invalid_argument,
+                 fmt::format("stale lease: {} epoch {} is not {}'s (it is {})", run_ref(lease.run), lease.epoch,
+                             worker,
+                             !r                                  ? std::string("unknown")
+                             : r->state != RunState::running     ? std::string(name(r->state))
+                             : r->worker.empty()                 ? std::string("the coordinator's")
+                                                                 : fmt::format("{}'s, epoch {}", r->worker, r->epoch))};
+  exited(lease.run, exit_code, signal, now);
+  return std::nullopt;
+}
+
+std::optional<Error> Scheduler::drain_worker(const std::string& worker, bool drained) {
+  if (!workers_.drain(worker, drained))
+    return Error{Errc::not_found, fmt::format("no worker \"{}\"", worker)};
+  if (!drained) blocked_ = false;
+  return std::nullopt;
 }
 
 }  // namespace job::sched

@@ -18,6 +18,7 @@
 
 #include "error.hpp"
 #include "sched/model.hpp"
+#include "sched/workers.hpp"
 
 namespace job::sched {
 
@@ -27,6 +28,18 @@ struct Config {
   time::Zone local_zone{};                               // the zone of cron jobs that name none
   time::Duration keep_for = std::chrono::days{30};       // finished runs older than this are removed
   uint64_t seed = 1;                                     // of the jitter of retries
+  // Cluster mode: this node's name and tags (it runs jobs itself with
+  // `slots`, as any worker), and how workers' heartbeats are judged.
+  std::string node_name{};
+  std::map<std::string, std::string> tags{};
+  Health health{};
+};
+
+// A lease as a worker names it: the run, and the epoch it was granted under.
+struct Lease {
+  int64_t run = 0;
+  uint64_t epoch = 0;
+  friend bool operator==(const Lease&, const Lease&) = default;
 };
 
 // What cancel() did: the runs it cancelled (or asked to stop), and the state
@@ -49,6 +62,7 @@ struct Event {
 struct Action {
   enum class Kind {
     start,     // spawn run `run` (its state is already `running`)
+    assign,    // send run `run` to its worker (run.worker, under run.epoch); it is `running`
     signal,    // send `signal` to run `run`'s process group
     finished,  // run `run` reached a final state
   };
@@ -91,8 +105,28 @@ class Scheduler {
   // A run's process ended: exit_code, or the signal that killed it.
   void exited(int64_t run, std::optional<int> exit_code, int signal, time::Instant now);
   void lost(int64_t run, std::string reason, time::Instant now);
+  // Cluster mode, as the coordinator. A worker (re-)registers with the
+  // leases it holds, and beats with them: leases it names that are not (or no
+  // longer) its own are returned, for it to kill their process groups; runs
+  // leased to it that it no longer names are lost (but not those granted
+  // after `seen_epoch`, the newest epoch it had received: still on their way).
+  // A worker that stays silent for down_after loses all its leases: their
+  // runs are lost, and retried per their policy, elsewhere.
+  std::vector<Lease> join_worker(WorkerSpec spec, const std::vector<Lease>& held, uint64_t seen_epoch,
+                                 time::Instant now);
+  Result<std::vector<Lease>> worker_heartbeat(const std::string& worker, const std::vector<Lease>& held,
+                                              uint64_t seen_epoch, time::Instant now);
+  // A worker's run ended. A report that does not match the run's current
+  // lease (another worker, another epoch, a run already over) is refused:
+  // Errc::invalid_argument, "stale lease ...", and changes nothing.
+  std::optional<Error> worker_exited(const std::string& worker, Lease lease, std::optional<int> exit_code,
+                                     int signal, time::Instant now);
+  std::optional<Error> drain_worker(const std::string& worker, bool drained);
+  const Workers& workers() const { return workers_; }
+
   // Stop: every running process group gets SIGTERM now and SIGKILL after the
-  // grace, and nothing starts any more.
+  // grace, and nothing starts any more. Runs on workers go on: a restarted
+  // coordinator adopts them again.
   void shutdown(time::Instant now);
   // Undoes a submit whose commit failed: the job and its runs vanish. None of
   // its runs has been started (starts wait for the commit).
@@ -163,9 +197,9 @@ class Scheduler {
 
  private:
   struct Timer {
-    enum class Kind { fire, timeout, kill, retry, sweep, deadline } kind;
+    enum class Kind { fire, timeout, kill, retry, sweep, deadline, lease } kind;
     time::Instant when;
-    int64_t id;  // job for fire, run otherwise
+    int64_t id;  // job for fire, worker (its position) for lease, run otherwise
     bool operator>(const Timer& o) const { return when > o.when; }
   };
   struct Ready {
@@ -219,6 +253,12 @@ class Scheduler {
   void enqueue(Run& run);
   void set_state(Run& run, RunState to);
   void set_state(Job& job, JobState to);
+  // Cluster: leases.
+  void dispatch(time::Instant now);  // queued runs to free slots, by priority
+  void expire_leases(Worker& w, time::Instant now);
+  std::vector<Lease> reconcile(Worker& w, const std::vector<Lease>& held, uint64_t seen_epoch, time::Instant now);
+  void arm_lease_timer(const Worker& w);
+  Worker* worker_of(const Run& run);
   void note(const Job& job, int64_t run, std::string_view what, std::string_view from);  // an Event
   Cancelled cancel_runs(Job& job, time::Instant now);  // its unfinished runs
   void finish(Run& run, RunState to, time::Instant now, bool may_retry = true);
@@ -244,6 +284,9 @@ class Scheduler {
   int64_t next_run_id_ = 1;
   int64_t next_seq_ = 0;
   int running_ = 0;
+  Workers workers_;
+  uint64_t epoch_ = 0;    // the newest lease's; restored as the highest of the runs'
+  bool blocked_ = false;  // the queue's head runs have no place: wait for a change, do not spin
   size_t queued_ = 0;
   bool stopping_ = false;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;

@@ -23,7 +23,7 @@ std::string_view name(WorkerState s) {
 
 Worker& Workers::slot(const std::string& key) {
   auto [it, fresh] = index_.try_emplace(key, workers_.size());
-  if (fresh) workers_.emplace_back();
+  if (fresh) workers_.emplace_back().position = it->second;
   return workers_[it->second];
 }
 

@@ -9,9 +9,11 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -48,8 +50,10 @@ struct Worker {
   bool drained = false;  // jobctl workers drain
   bool registered = false;  // false: only known from runs restored after a restart
   time::Instant last_heartbeat{};
-  int used = 0;           // runs leased to it now
+  int used = 0;           // runs leased to it now: runs.size()
+  std::set<int64_t> runs;  // those runs
   uint64_t assigned = 0;  // runs ever assigned to it: ties go to the one given fewer
+  size_t position = 0;    // among all workers, for the registry (Workers::at)
 };
 
 // Why a run has no place, in words for `jobctl show` ("no ready worker has
@@ -94,13 +98,17 @@ class Workers {
   Placement place(const std::map<std::string, std::string>& constraints, const std::string& node,
                   time::Instant now);
   // A run leased to / released by `w`.
-  void take(Worker& w) {
-    ++w.used;
-    ++w.assigned;
+  void take(Worker& w, int64_t run) {
+    if (w.runs.insert(run).second) ++w.assigned;
+    w.used = static_cast<int>(w.runs.size());
   }
-  void release(Worker& w) {
-    if (w.used > 0) --w.used;
+  void release(Worker& w, int64_t run) {
+    w.runs.erase(run);
+    w.used = static_cast<int>(w.runs.size());
   }
+  // A worker's place among all, stable for its life (timers name it so).
+  size_t position(const Worker& w) const { return w.position; }
+  Worker* at(size_t position) { return position < workers_.size() ? &workers_[position] : nullptr; }
 
   // Whether any worker could take a run now, ignoring constraints: the
   // dispatch loop stops when none can.
@@ -121,8 +129,9 @@ class Workers {
   static inline const std::string kLocal = "\x01local";  // a key no worker name can take
   Health health_;
   // Never shrinks: a worker that left stays known (down), with its name.
-  // Indexed, so that two can be drawn at random in O(1).
-  std::vector<Worker> workers_;
+  // Indexed, so that two can be drawn at random in O(1); a deque, so that a
+  // Worker& stays valid when others join.
+  std::deque<Worker> workers_;
   std::map<std::string, size_t> index_;  // key (its name; the local node's kLocal) -> position
   std::mt19937_64 rng_;
 };

@@ -63,16 +63,17 @@ TEST_CASE("placement: most free slots, then fewest assignments; full workers tak
   auto p = ws.place({}, {}, T0);
   REQUIRE(p.worker);
   CHECK(p.worker->spec.name == "b");
-  ws.take(*p.worker);  // b: 3 free
-  ws.take(*p.worker);  // b: 2 free, as a: tie on free slots -> a has fewer assignments
+  ws.take(*p.worker, 1);  // b: 3 free
+  ws.take(*p.worker, 2);  // b: 2 free, as a: tie on free slots -> a has fewer assignments
   CHECK(ws.place({}, {}, T0).worker->spec.name == "a");
   // Fill everything: no place, and why.
-  for (const char* n : {"a", "a", "b", "b"}) ws.take(*ws.find(n));
+  int64_t run = 10;
+  for (const char* n : {"a", "a", "b", "b"}) ws.take(*ws.find(n), ++run);
   auto none = ws.place({}, {}, T0);
   CHECK(none.worker == nullptr);
   CHECK(none.why_not == "every worker is busy, draining or unhealthy");
   CHECK_FALSE(ws.any_free(T0));
-  ws.release(*ws.find("a"));
+  ws.release(*ws.find("a"), 11);
   CHECK(ws.place({}, {}, T0).worker->spec.name == "a");
 }
 
@@ -86,7 +87,7 @@ TEST_CASE("constraints and node: only workers carrying every tag, or the one nam
   CHECK(ws.place({{"gpu", "yes"}}, {}, T0).why_not == "no worker with gpu=yes");
   CHECK(ws.place({}, "nope", T0).why_not == "no worker named nope");
   CHECK(ws.place({{"disk", "hdd"}}, "ssd1", T0).why_not == "no worker ssd1 with disk=hdd");
-  ws.take(*ws.find("ssd1"));
+  ws.take(*ws.find("ssd1"), 1);
   CHECK(ws.place({{"disk", "ssd"}}, {}, T0).why_not == "every worker with disk=ssd is busy, draining or unhealthy");
   // Unhealthy workers take nothing new.
   CHECK(ws.place({{"os", "linux"}}, {}, T0 + 6s).worker == nullptr);
@@ -111,7 +112,7 @@ TEST_CASE("many workers: two random choices spread the load and find the idle on
   for (int i = 0; i < 2000; ++i) {
     auto p = ws.place({}, {}, T0);
     REQUIRE(p.worker);
-    ws.take(*p.worker);
+    ws.take(*p.worker, i);
     ++load[p.worker->spec.name];
   }
   int most = 0;
@@ -120,6 +121,6 @@ TEST_CASE("many workers: two random choices spread the load and find the idle on
   CHECK(load.size() >= 600u);   // spread: 2,000 runs over at least 600 of the 1,000
   // Nearly full: the scan still finds the last free slots.
   for (int i = 0; i < 1999; ++i) REQUIRE(ws.place({}, {}, T0).worker);
-  for (int i = 0; i < 1999; ++i) ws.take(*ws.place({}, {}, T0).worker);
+  for (int i = 0; i < 1999; ++i) ws.take(*ws.place({}, {}, T0).worker, 10000 + i);
   CHECK(ws.place({}, {}, T0).worker != nullptr);
 }
