@@ -55,5 +55,6 @@ void add_apply(CLI::App& app);
 void add_export(CLI::App& app);
 void add_top(CLI::App& app);
 void add_events(CLI::App& app);
+void add_workers(CLI::App& app);
 
 }  // namespace jobctl

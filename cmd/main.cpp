@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   jobctl::add_top(app);
   jobctl::add_stats(app);
   jobctl::add_events(app);
+  jobctl::add_workers(app);
   jobctl::add_cron(app);
   jobctl::add_import_crontab(app);
 

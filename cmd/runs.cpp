@@ -16,6 +16,10 @@ std::string run_note(const job::proto::Json& run) {
   if (run["state"] == "retrying" && run["retry_at"].is_string())
     parts.push_back("retry at " + short_time(run["retry_at"]));
   if (run["reason"].is_string()) parts.push_back(run["reason"].get<std::string>());
+  if (run.value("waiting", job::proto::Json(nullptr)).is_string())
+    parts.push_back("waits: " + run["waiting"].get<std::string>());
+  if (run.value("epoch", job::proto::Json(nullptr)).is_number())  // leased to a worker
+    parts.push_back("on " + run["worker"].get<std::string>());
   if (run["missed_count"].is_number_integer() && run["missed_count"].get<int64_t>() > 1)
     parts.push_back(fmt::format("covers {} missed fires since {}", run["missed_count"].get<int64_t>(),
                                 short_time(run["missed_since"])));

@@ -32,6 +32,8 @@ struct SubmitOptions {
   std::string file;
   // Notifications: each webhook and address is told of the events of --notify-on.
   std::vector<std::string> notify_webhooks, notify_mails;
+  std::vector<std::string> constraints;  // KEY=VALUE
+  std::string node;
   std::optional<std::string> notify_on;
 };
 
@@ -165,6 +167,12 @@ void run_submit(const SubmitOptions& o) {
   spec["priority"] = o.priority;
   if (!o.timeout.empty()) spec["timeout"] = o.timeout;
   if (!o.cwd.empty()) spec["cwd"] = o.cwd;
+  for (const std::string& c : o.constraints) {
+    const size_t eq = c.find('=');
+    if (eq == std::string::npos || eq == 0) invalid(fmt::format("--constraint {}: expected KEY=VALUE, such as disk=ssd", c));
+    spec["constraints"][c.substr(0, eq)] = c.substr(eq + 1);
+  }
+  if (!o.node.empty()) spec["node"] = o.node;
   if (!o.shell.empty() && !o.command.empty())
     invalid("give either --shell STRING or -- COMMAND [ARG...], not both");
   if (!o.tasks.empty() && (!o.shell.empty() || !o.command.empty()))
@@ -218,6 +226,8 @@ void add_submit(CLI::App& app) {
   cmd->add_option("--env", o->env, "KEY=VALUE added to the environment (repeatable)")
       ->allow_extra_args(false);
   cmd->add_option("--cwd", o->cwd, "working directory (absolute)");
+  cmd->add_option("--constraint", o->constraints, "run only on nodes tagged KEY=VALUE (repeatable)");
+  cmd->add_option("--node", o->node, "run only on the node of this name");
   cmd->add_option("--shell", o->shell, "a command line for /bin/sh -c, instead of -- COMMAND");
   cmd->add_flag("--wait", o->wait, "wait for the first run; exit 0 if it succeeded, 1 if not");
   cmd->add_option("--retries", o->retries, "retry a failed run up to N times (default 3)");

@@ -21,6 +21,7 @@
 #include "jobfile/read.hpp"
 #include "metrics_http.hpp"
 #include "proto/paths.hpp"
+#include "sched/model.hpp"
 
 namespace jobd {
 
@@ -29,10 +30,19 @@ using job::Error;
 
 namespace {
 
-constexpr std::array<std::string_view, 15> kKeys = {
+constexpr std::array<std::string_view, 21> kKeys = {
     "state_dir",       "socket",         "slots",     "jobs_dir",   "kill_grace",     "keep_for",
     "log_max_bytes",   "log_level",      "metrics_listen", "metrics_max_jobs", "listen", "token_file",
+    "name",            "tags",           "heartbeat", "unhealthy_after", "down_after",
     "notify_attempts", "notify_backoff", "defaults"};
+
+// "K=V" -> (K, V), K a name as job names are.
+job::Result<std::pair<std::string, std::string>> parse_tag(std::string_view text) {
+  const size_t eq = text.find('=');
+  if (eq == std::string_view::npos || !job::sched::valid_name(text.substr(0, eq)))
+    return Error{Errc::invalid_argument, fmt::format("tag \"{}\": expected KEY=VALUE, such as disk=ssd", text)};
+  return std::pair{std::string(text.substr(0, eq)), std::string(text.substr(eq + 1))};
+}
 
 constexpr std::array<Level, 4> kLevels = {Level::debug, Level::info, Level::warning, Level::error};
 
@@ -113,9 +123,29 @@ void read_file(const std::string& path, const CommandLine& given, Options& o) {
       if (!given.jobs_dir) o.jobs_dir = s;
     } else if (key == "slots") {
       auto n = value.value<int64_t>();
-      if (!value.is_integer() || !n || *n < 1 || *n > 100000)
-        throw Invalid{at() + ": expected a number of slots, 1 to 100000"};
+      // 0: this node runs nothing itself (a coordinator whose workers run everything).
+      if (!value.is_integer() || !n || *n < 0 || *n > 100000)
+        throw Invalid{at() + ": expected a number of slots, 0 to 100000"};
       if (!given.slots) o.slots = static_cast<int>(*n);
+    } else if (key == "name") {
+      auto s = value.value<std::string>();
+      if (!s || !job::sched::valid_name(*s))
+        throw Invalid{at() + ": expected a node name (letters, digits, '.', '_', '-')"};
+      if (!given.name) o.name = *s;
+    } else if (key == "tags") {
+      const auto* table = value.as_table();
+      if (!table) throw Invalid{at() + ": expected a table of strings, such as { disk = \"ssd\" }"};
+      for (const auto& [k, v] : *table) {
+        auto s = v.value<std::string>();
+        if (!s || !job::sched::valid_name(k.str())) throw Invalid{at() + ": expected a table of strings"};
+        o.tags[std::string(k.str())] = *s;
+      }
+    } else if (key == "heartbeat") {
+      o.heartbeat = duration("1s");
+    } else if (key == "unhealthy_after") {
+      o.unhealthy_after = duration("5s");
+    } else if (key == "down_after") {
+      o.down_after = duration("15s");
     } else if (key == "kill_grace") {
       o.kill_grace = duration("10s");
     } else if (key == "keep_for") {
@@ -209,6 +239,7 @@ job::Result<Options> load_options(const CommandLine& command_line) {
   o.metrics_listen = command_line.metrics_listen.value_or("");
   o.listen = command_line.listen.value_or("");
   o.token_file = command_line.token_file.value_or("");
+  o.name = command_line.name.value_or("");
   try {
     if (!command_line.config_path.empty()) read_file(command_line.config_path, command_line, o);
   } catch (const Invalid& e) {
@@ -222,6 +253,21 @@ job::Result<Options> load_options(const CommandLine& command_line) {
   if (command_line.metrics_listen && !command_line.metrics_listen->empty())
     if (auto addr = parse_listen_address(*command_line.metrics_listen); !addr)
       return Error{Errc::invalid_argument, "--metrics-listen: " + addr.error().message};
+  for (const std::string& tag : command_line.tags) {
+    auto kv = parse_tag(tag);
+    if (!kv) return Error{Errc::invalid_argument, "--tag: " + kv.error().message};
+    o.tags[kv->first] = kv->second;
+  }
+  if (o.name.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    o.name = host;
+  }
+  if (!job::sched::valid_name(o.name))
+    return Error{Errc::invalid_argument,
+                 fmt::format("name \"{}\": not a node name (letters, digits, '.', '_', '-'; set one with --name)", o.name)};
+  if (!(o.heartbeat < o.unhealthy_after && o.unhealthy_after < o.down_after))
+    return Error{Errc::invalid_argument, "heartbeat < unhealthy_after < down_after is needed"};
   if (command_line.listen && !command_line.listen->empty())
     if (auto addr = parse_listen_address(*command_line.listen); !addr)
       return Error{Errc::invalid_argument, "--listen: " + addr.error().message};

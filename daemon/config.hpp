@@ -6,6 +6,8 @@
 #pragma once
 
 #include <chrono>
+#include <map>
+#include <vector>
 #include <optional>
 #include <span>
 #include <string>
@@ -32,6 +34,13 @@ struct Options {
   std::string listen;      // "HOST:PORT" of the TCP listener; empty: none
   std::string token_file;  // absolute; the cluster token TCP clients must send
   std::string token;       // its content (never logged)
+  // Cluster mode: this node's name (default: the host name) and tags, and
+  // how workers' heartbeats are judged.
+  std::string name;
+  std::map<std::string, std::string> tags;
+  job::time::Duration heartbeat = std::chrono::seconds{1};
+  job::time::Duration unhealthy_after = std::chrono::seconds{5};
+  job::time::Duration down_after = std::chrono::seconds{15};
   // A webhook notification's attempts, and the wait before its second one,
   // doubled before each after it.
   int notify_attempts = 5;
@@ -45,7 +54,8 @@ struct Options {
 // What the command line said: a flag given wins over jobd.toml.
 struct CommandLine {
   std::string config_path;  // empty: no jobd.toml
-  std::optional<std::string> state_dir, socket_path, jobs_dir, metrics_listen, listen, token_file;
+  std::optional<std::string> state_dir, socket_path, jobs_dir, metrics_listen, listen, token_file, name;
+  std::vector<std::string> tags;  // --tag K=V, each
   std::optional<int> slots;
 };
 

@@ -55,13 +55,16 @@ int main(int argc, char** argv) {
   auto* state_opt = app.add_option("--state-dir", state_dir, "where the database and run logs live");
   auto* socket_opt = app.add_option("--socket", socket_path, "the Unix socket to listen on");
   auto* slots_opt = app.add_option("--slots", slots, "runs allowed at once (default: number of CPUs)")
-                        ->check(CLI::Range(1, 100000));
+                        ->check(CLI::Range(0, 100000));
   auto* jobs_dir_opt = app.add_option("--jobs-dir", jobs_dir, "the directory of jobs.toml files to watch");
   auto* metrics_opt = app.add_option("--metrics-listen", metrics_listen,
                                      "serve Prometheus metrics over HTTP on HOST:PORT (e.g. 127.0.0.1:9465)");
   auto* listen_opt = app.add_option("--listen", listen,
                                     "also serve the protocol over TCP on HOST:PORT (needs --token-file)");
   auto* token_opt = app.add_option("--token-file", token_file, "the cluster token TCP clients must send");
+  std::string name;
+  auto* name_opt = app.add_option("--name", name, "this node's name in a cluster (default: the host name)");
+  app.add_option("--tag", command_line.tags, "a tag of this node, KEY=VALUE (repeatable), for job constraints");
   app.add_option("--config", command_line.config_path, "a jobd.toml file")->check(CLI::ExistingFile);
   app.add_flag("--check-config", check_config,
                "check the options and jobd.toml, then exit (0: valid, 2: not)");
@@ -83,6 +86,7 @@ int main(int argc, char** argv) {
   if (metrics_opt->count()) command_line.metrics_listen = metrics_listen;
   if (listen_opt->count()) command_line.listen = listen;
   if (token_opt->count()) command_line.token_file = token_file;
+  if (name_opt->count()) command_line.name = name;
   auto loaded = jobd::load_options(command_line);
   if (!loaded) {
     fmt::print(stderr, "jobd: {}\n", loaded.error().message);

@@ -52,6 +52,16 @@ void Server::reload() {
           now.listen.empty() ? std::string("(none)") : now.listen,
           listen_address_.empty() ? std::string("not listening on tcp") : "listening on tcp " + listen_address_);
     now.listen = options_.listen;
+    if (now.name != options_.name || now.tags != options_.tags || now.heartbeat != options_.heartbeat ||
+        now.unhealthy_after != options_.unhealthy_after || now.down_after != options_.down_after)
+      log(Level::warning, "jobd: name, tags, heartbeat, unhealthy_after and down_after take effect when jobd "
+                          "restarts; still {}",
+          options_.name);
+    now.name = options_.name;
+    now.tags = options_.tags;
+    now.heartbeat = options_.heartbeat;
+    now.unhealthy_after = options_.unhealthy_after;
+    now.down_after = options_.down_after;
     if (now.token.empty() && !options_.token.empty()) {
       log(Level::warning, "jobd: token_file removed while listening on tcp: keeping the token of {}",
           options_.token_file);

@@ -21,7 +21,8 @@ const std::vector<std::pair<std::string_view, Server::Op>>& Server::ops() {
       {"status", &Server::op_status}, {"cancel", &Server::op_cancel},   {"pause", &Server::op_pause},
       {"resume", &Server::op_resume}, {"trigger", &Server::op_trigger}, {"delete", &Server::op_delete},
       {"apply", &Server::op_apply},   {"export", &Server::op_export},   {"stats", &Server::op_stats},
-      {"events", &Server::op_events},
+      {"events", &Server::op_events},     {"register", &Server::op_register}, {"heartbeat", &Server::op_heartbeat},
+      {"report", &Server::op_report},     {"workers", &Server::op_workers},   {"drain", &Server::op_drain},
   };
   return table;
 }

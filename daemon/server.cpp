@@ -50,7 +50,12 @@ Server::Server(CommandLine command_line, Options options, std::unique_ptr<job::s
                            .kill_grace = options_.kill_grace,
                            .local_zone = zone,
                            .keep_for = options_.keep_for,
-                           .seed = std::random_device{}()}),
+                           .seed = std::random_device{}(),
+                           .node_name = options_.name,
+                           .tags = options_.tags,
+                           .health = {.heartbeat = options_.heartbeat,
+                                      .unhealthy_after = options_.unhealthy_after,
+                                      .down_after = options_.down_after}}),
       loop_(uv_default_loop()),
       notifications_(std::make_unique<NotifyQueue>(notify_options())),
       metrics_(options_.metrics_max_jobs),
@@ -137,6 +142,11 @@ proto::Json Server::run_json(const sched::Run& run) const {
     j["stderr"] = nullptr;
     return j;
   }
+  // Where it ran: its worker, or this node; its lease's epoch; why it waits.
+  const bool placed = run.started_at.has_value() || run.state == sched::RunState::running;
+  j["worker"] = !run.worker.empty() ? proto::Json(run.worker) : placed ? proto::Json(options_.name) : proto::Json(nullptr);
+  j["epoch"] = run.epoch ? proto::Json(run.epoch) : proto::Json(nullptr);
+  j["waiting"] = run.waiting.empty() ? proto::Json(nullptr) : proto::Json(run.waiting);
   const LogPaths logs = log_paths(run.id);
   j["stdout"] = logs.out;
   j["stderr"] = logs.err;
@@ -171,6 +181,8 @@ std::optional<Error> Server::start() {
     // A graph's job run has no process: resume() replayed its tasks. A run
     // that resume() already ended (a replayed job run) is done with too.
     if (!found || !sched_.has_process(*found) || found->state != sched::RunState::running) continue;
+    // A worker's run: its worker has until down_after to come back and claim it.
+    if (!found->worker.empty()) continue;
     const sched::Run& run = *found;
     const auto pid = static_cast<pid_t>(run.pid);
     const int pidfd = run.pid && run.pid_start && process_start_ticks(pid) == run.pid_start
@@ -397,7 +409,7 @@ void Server::on_spawned(SpawnResult result) {
 
 void Server::after_io() {
   sched_.tick(now());
-  std::vector<int64_t> starts;
+  std::vector<int64_t> starts, assigns;
   auto carry_out = [&] {
     for (const auto& a : sched_.take_actions()) {
       switch (a.kind) {
@@ -405,18 +417,16 @@ void Server::after_io() {
           starts.push_back(a.run);
           break;
         case sched::Action::Kind::signal:
-          if (const auto* r = sched_.run(a.run); r && r->pid > 0) kill(-static_cast<pid_t>(r->pid), a.signal);
+          if (const auto* r = sched_.run(a.run); r && !r->worker.empty())
+            signal_worker_run(*r, a.signal);
+          else if (r && r->pid > 0)
+            kill(-static_cast<pid_t>(r->pid), a.signal);
           break;
         case sched::Action::Kind::finished:
           finished(a.run);
           break;
         case sched::Action::Kind::assign:
-          // Workers do not connect yet (the daemon's side of leases comes
-          // next): none has registered, so nothing is assigned. Should one
-          // be, its run is lost rather than left running nowhere.
-          log(Level::error, "jobd: run {} assigned to worker {}, which has no connection", sched::run_ref(a.run),
-              sched_.run(a.run) ? sched_.run(a.run)->worker : std::string());
-          sched_.lost(a.run, "assigned to a worker with no connection", now());
+          assigns.push_back(a.run);
           break;
       }
     }
@@ -427,14 +437,15 @@ void Server::after_io() {
   // started twice. What no one was told and nothing acts on (pids, exits) is
   // saved lazily: a power loss may roll it back, and recovery then finds the
   // run `lost`. Every durable commit makes the lazy ones before it durable.
-  commit(starts.empty() ? store::Durability::lazy : store::Durability::durable);
+  commit(starts.empty() && assigns.empty() ? store::Durability::lazy : store::Durability::durable);
+  for (int64_t run : std::exchange(assigns, {})) send_assignment(run);  // leases saved first, as starts
   if (!starts.empty()) {
     start_runs(std::exchange(starts, {}));
     carry_out();
     // The pids just learned ride with the next commit, which the runs' own
     // exits often trigger: one fsync instead of two. arm_timer() bounds the wait.
   }
-  if (stopping_ && sched_.running() == 0) {
+  if (stopping_ && sched_.running_here() == 0) {  // workers' runs go on without us
     uv_stop(loop_);
     return;
   }

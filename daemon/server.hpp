@@ -68,6 +68,14 @@ class Server {
   void stop_tcp();
   void drop_unauthenticated();
   void authenticate(Session& s, const proto::Json& id, const proto::Json& request);
+  // cluster.cpp: workers register, beat and report; assignments and signals go to them.
+  void op_register(Session& s, const proto::Json& id, const proto::Json& req);
+  void op_heartbeat(Session& s, const proto::Json& id, const proto::Json& req);
+  void op_report(Session& s, const proto::Json& id, const proto::Json& req);
+  void op_workers(Session& s, const proto::Json& id, const proto::Json& req);
+  void op_drain(Session& s, const proto::Json& id, const proto::Json& req);
+  void send_assignment(int64_t run);
+  void signal_worker_run(const job::sched::Run& run, int signal);
   // The protocol's ops (requests.cpp), found by name in ops().
   using Op = void (Server::*)(Session&, const proto::Json& id, const proto::Json& request);
   static const std::vector<std::pair<std::string_view, Op>>& ops();
@@ -158,6 +166,8 @@ class Server {
   uv_timer_t auth_timer_{};     // drops TCP clients that sent no token in time
   bool tcp_listening_ = false;
   std::string listen_address_;  // the TCP address as bound (port 0 picks one); empty: none
+  std::unordered_map<std::string, uint64_t> worker_sessions_;  // worker -> its connection
+  int64_t stale_reports_ = 0;                                  // workers' reports refused
   uv_check_t check_{};
   // The loop's one alarm, for the scheduler's next instant: a timerfd on the
   // realtime clock, armed to the microsecond (a uv timer rounds to whole

@@ -22,7 +22,8 @@ struct Server::Session {
   // Unix-socket clients are trusted by the socket's permissions; a TCP
   // client only once it has sent the token (auth.hpp).
   bool authenticated = true;
-  std::string peer;  // TCP: the client's "HOST:PORT"; empty on the Unix socket
+  std::string peer;    // TCP: the client's "HOST:PORT"; empty on the Unix socket
+  std::string worker;  // the worker registered on this connection, if any
   std::chrono::steady_clock::time_point accepted_at;
 
   uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&handle); }

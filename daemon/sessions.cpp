@@ -94,6 +94,11 @@ void Server::close_session(Session& s, bool flush) {
   if (s.closing) return;
   s.closing = true;
   sessions_.erase(s.id);
+  if (!s.worker.empty())
+    if (auto w = worker_sessions_.find(s.worker); w != worker_sessions_.end() && w->second == s.id) {
+      log(Level::warning, "jobd: worker {} disconnected", s.worker);
+      worker_sessions_.erase(w);
+    }
   if (!flush) {
     uv_close(s.uv_handle(), [](uv_handle_t* h) { delete handle_owner<Session>(h); });
     return;

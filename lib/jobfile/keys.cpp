@@ -10,7 +10,7 @@ namespace job::jobfile {
 namespace {
 
 //  toml, json field, in a job, in a task, in [defaults], a duration
-constexpr std::array<Key, 23> kKeys = {{
+constexpr std::array<Key, 25> kKeys = {{
     {"schedule", "cron", true, false, false},
     {"at", "at", true, false, false},
     {"every", "every", true, false, false, true},
@@ -32,6 +32,8 @@ constexpr std::array<Key, 23> kKeys = {{
     {"keep_runs", "keep_runs", true, false, true},
     {"paused", "paused", true, false, true},
     {"notify", "notify", true, false, true},
+    {"constraints", "constraints", true, false, true},
+    {"node", "node", true, false, true},
     {"tasks", "tasks", true, false, false},
     {"name", "name", false, false, false},  // implied by the table's name
 }};

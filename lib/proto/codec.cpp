@@ -336,6 +336,17 @@ Result<sched::JobSpec> spec_from_json(const Json& j) {
     } else if (key == "paused") {
       if (!value.is_boolean()) return bad("paused: expected true or false");
       spec.paused = value.get<bool>();
+    } else if (key == "constraints") {
+      std::vector<std::pair<std::string, std::string>> tags;
+      problem = f.env(tags);
+      for (auto& [k, v] : tags) {
+        if (!sched::valid_name(k)) return bad(fmt::format("constraints: \"{}\" is not a tag name", k));
+        spec.constraints[k] = v;
+      }
+    } else if (key == "node") {
+      if (!value.is_string() || !sched::valid_name(value.get<std::string>()))
+        return bad("node: expected a node name (letters, digits, '.', '_', '-')");
+      spec.node = value.get<std::string>();
     } else if (key == "tasks") {
       if (!value.is_array()) return bad("tasks: expected an array of tasks");
       for (size_t i = 0; i < value.size(); ++i) {
@@ -406,6 +417,8 @@ Json spec_to_json(const sched::JobSpec& spec) {
   if (!spec.after.empty()) j["after"] = after_to_json(spec.after);
   if (spec.paused) j["paused"] = true;
   if (!spec.notify.empty()) j["notify"] = notify_to_json(spec.notify);
+  if (!spec.constraints.empty()) j["constraints"] = spec.constraints;
+  if (!spec.node.empty()) j["node"] = spec.node;
   return j;
 }
 

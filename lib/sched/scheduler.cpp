@@ -612,7 +612,10 @@ void Scheduler::catch_up(Job& job, time::Instant now, std::string_view why) {
   mark(job);
 }
 
-void Scheduler::enqueue(Run& run) { ready_.push({policy_of(run).priority, next_seq_++, run.id}); }
+void Scheduler::enqueue(Run& run) {
+  ready_.push({policy_of(run).priority, next_seq_++, run.id});
+  blocked_ = false;  // a new run may have a place where those before it had none
+}
 
 void Scheduler::set_state(Run& run, RunState to) {
   const RunState from = run.state;

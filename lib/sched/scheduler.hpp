@@ -192,6 +192,7 @@ class Scheduler {
   // keep_for removes what it no longer keeps at the next tick.
   void reconfigure(const Config& config);
   int running() const { return running_; }
+  int running_here() const { return workers_.local().used; }  // runs on this node, not on workers
   size_t queued() const { return queued_; }
   size_t job_count() const { return jobs_.size(); }
 

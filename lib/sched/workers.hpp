@@ -86,6 +86,7 @@ class Workers {
   Worker* find(const std::string& name);
   const Worker* find(const std::string& name) const;
   Worker& local() { return slot(kLocal); }
+  const Worker& local() const { return workers_[index_.at(kLocal)]; }
   // When `w` goes down if it stays silent.
   time::Instant down_at(const Worker& w) const { return w.last_heartbeat + health_.down_after; }
 

@@ -13,7 +13,7 @@ namespace {
 
 // The schema, one migration per entry; entry n brings user_version to n + 1.
 // Never edit an entry that has shipped: append a new one.
-constexpr std::array<const char*, 4> kMigrations = {
+constexpr std::array<const char*, 5> kMigrations = {
     R"sql(
     CREATE TABLE jobs (
       id         INTEGER PRIMARY KEY,
@@ -57,6 +57,11 @@ constexpr std::array<const char*, 4> kMigrations = {
     // 4: jobs remember the file they were applied from.
     R"sql(
     ALTER TABLE jobs ADD COLUMN source TEXT NOT NULL DEFAULT '';
+    )sql",
+    // 5: cluster mode: the worker a run was leased to, and the lease's epoch.
+    R"sql(
+    ALTER TABLE runs ADD COLUMN worker TEXT NOT NULL DEFAULT '';
+    ALTER TABLE runs ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
     )sql",
 };
 
@@ -122,11 +127,11 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
       "INSERT INTO runs (id, job_id, attempt, state, created_at, scheduled_at, started_at, finished_at, "
       "exit_code, signal, pid, pid_start, reason, retry_at, retry_of, next_attempt, missed_count, "
       "missed_since, "
-      "cancel_requested, parent, task) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-      "?15, ?16, ?17, ?18, ?19, ?20, ?21) "
+      "cancel_requested, parent, task, worker, epoch) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+      "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23) "
       "ON CONFLICT (id) DO UPDATE SET state = ?4, started_at = ?7, finished_at = ?8, exit_code = ?9, "
       "signal = ?10, pid = ?11, pid_start = ?12, reason = ?13, retry_at = ?14, next_attempt = ?16, "
-      "cancel_requested = ?19";
+      "cancel_requested = ?19, worker = ?22, epoch = ?23";
   const std::pair<const char*, sqlite3_stmt**> statements[] = {
       {put_job, &store->put_job_},
       {put_run, &store->put_run_},
@@ -205,7 +210,7 @@ Result<Snapshot> Store::load() {
           db_,
           "SELECT id, job_id, attempt, state, created_at, scheduled_at, started_at, finished_at, "
           "exit_code, signal, pid, pid_start, reason, retry_at, retry_of, next_attempt, missed_count, "
-          "missed_since, cancel_requested, parent, task FROM runs ORDER BY id",
+          "missed_since, cancel_requested, parent, task, worker, epoch FROM runs ORDER BY id",
           -1, &st, nullptr) != SQLITE_OK)
     return failure("load runs");
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -236,6 +241,8 @@ Result<Snapshot> Store::load() {
     run.cancel_requested = sqlite3_column_int(st, 18) != 0;
     run.parent = sqlite3_column_int64(st, 19);
     run.task = column_text(st, 20);
+    run.worker = column_text(st, 21);
+    run.epoch = static_cast<uint64_t>(sqlite3_column_int64(st, 22));
     snap.runs.push_back(std::move(run));
   }
   sqlite3_finalize(st);
@@ -311,6 +318,8 @@ std::optional<Error> Store::save(const std::vector<const sched::Job*>& jobs,
     sqlite3_bind_int(put_run_, 19, run->cancel_requested ? 1 : 0);
     sqlite3_bind_int64(put_run_, 20, run->parent);
     sqlite3_bind_text(put_run_, 21, run->task.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(put_run_, 22, run->worker.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(put_run_, 23, static_cast<int64_t>(run->epoch));
     const int rc = sqlite3_step(put_run_);
     sqlite3_reset(put_run_);
     if (rc != SQLITE_DONE) return std::optional<Error>(fail("save run"));

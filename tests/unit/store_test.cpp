@@ -45,6 +45,8 @@ job::sched::Run sample_run(int64_t id, int64_t job) {
   r.pid = 1234;
   r.pid_start = 5678;
   r.reason = "because";
+  r.worker = "w7";
+  r.epoch = 42;
   return r;
 }
 
@@ -55,7 +57,7 @@ TEST_CASE("a new database gets the whole schema; what is saved loads back") {
   {
     auto store = job::store::Store::open(dir.db());
     REQUIRE(store);
-    CHECK((*store)->schema_version() == 4);
+    CHECK((*store)->schema_version() == 5);
     auto job = sample_job(1);
     job.source = "/etc/jobd/jobs.d/nightly.toml";
     const auto run = sample_run(1, 1);
@@ -82,6 +84,8 @@ TEST_CASE("a new database gets the whole schema; what is saved loads back") {
   CHECK(r.finished_at == sample_run(1, 1).finished_at);
   CHECK(r.pid_start == 5678);
   CHECK(r.reason == "because");
+  CHECK(r.worker == "w7");
+  CHECK(r.epoch == 42);
 }
 
 TEST_CASE("a full disk fails the whole transaction and says so") {
@@ -111,7 +115,7 @@ TEST_CASE("a database from a newer jobd is refused") {
   sqlite3_close(db);
   auto store = job::store::Store::open(dir.db());
   REQUIRE_FALSE(store);
-  CHECK(store.error().message == "database schema version 99 is newer than this jobd (4); upgrade jobd");
+  CHECK(store.error().message == "database schema version 99 is newer than this jobd (5); upgrade jobd");
 }
 
 TEST_CASE("lazy and durable saves interleave, and a crash keeps both") {

@@ -1,0 +1,193 @@
+// The coordinator's side of workers (docs/ARCHITECTURE.md, "Workers and
+// leases"): a worker registers on an authenticated connection, beats every
+// second with the leases it holds, and reports how its runs ended; the
+// coordinator pushes assignments and signals on the same connection, as
+// lines without an id. Every decision (placement, epochs, expiry, stale
+// reports) is the scheduler's; this file only carries messages.
+#include <set>
+
+#include "log.hpp"
+#include "session.hpp"
+#include "time/rfc3339.hpp"
+
+namespace jobd {
+
+using job::Errc;
+using job::Error;
+namespace sched = job::sched;
+
+namespace {
+
+// [{"run":"r12","epoch":5}, ...] -> leases; an error names the entry.
+job::Result<std::vector<sched::Lease>> leases_field(const proto::Json& req) {
+  std::vector<sched::Lease> out;
+  if (!req.contains("leases")) return out;
+  const auto& list = req["leases"];
+  if (!list.is_array()) return Error{Errc::bad_request, "leases: expected an array"};
+  for (const auto& l : list) {
+    const auto run = l.is_object() && l.contains("run") && l["run"].is_string()
+                         ? sched::parse_ref(l["run"].get<std::string>(), 'r')
+                         : std::nullopt;
+    if (!run || !l.contains("epoch") || !l["epoch"].is_number_unsigned())
+      return Error{Errc::bad_request, fmt::format("leases: {} is not {{\"run\":\"rN\",\"epoch\":N}}", l.dump())};
+    out.push_back({*run, l["epoch"].get<uint64_t>()});
+  }
+  return out;
+}
+
+proto::Json leases_json(const std::vector<sched::Lease>& leases) {
+  proto::Json out = proto::Json::array();
+  for (const sched::Lease& l : leases) out.push_back({{"run", sched::run_ref(l.run)}, {"epoch", l.epoch}});
+  return out;
+}
+
+int64_t ms(job::time::Duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
+
+}  // namespace
+
+void Server::op_register(Session& s, const proto::Json& id, const proto::Json& req) {
+  const std::string name = req.value("name", std::string());
+  if (!sched::valid_name(name) || name == options_.name)
+    return send(s.id, error_body(id, {Errc::invalid_argument,
+                                      name == options_.name && !name.empty()
+                                          ? fmt::format("name \"{}\" is the coordinator's own", name)
+                                          : fmt::format("name \"{}\": not a node name", name)}));
+  sched::WorkerSpec spec;
+  spec.name = name;
+  spec.slots = req.value("slots", 1);
+  if (spec.slots < 0 || spec.slots > 100000)
+    return send(s.id, error_body(id, {Errc::invalid_argument, "slots: expected 0 to 100000"}));
+  if (req.contains("tags"))
+    for (const auto& [k, v] : req["tags"].items()) spec.tags[k] = v.get<std::string>();
+  spec.address = req.value("address", s.peer);
+  spec.version = req.value("version", std::string());
+  auto held = leases_field(req);
+  if (!held) return send(s.id, error_body(id, held.error()));
+  const uint64_t seen = req.value("seen_epoch", uint64_t{0});
+  // A worker that reconnects replaces its old connection.
+  if (auto old = worker_sessions_.find(name); old != worker_sessions_.end() && old->second != s.id)
+    if (auto it = sessions_.find(old->second); it != sessions_.end()) {
+      it->second->worker.clear();
+      close_session(*it->second);
+    }
+  s.worker = name;
+  worker_sessions_[name] = s.id;
+  const auto revoke = sched_.join_worker(spec, *held, seen, now());
+  log(Level::info, "jobd: worker {} registered from {} ({} slots, {} leases held)", name, s.peer.empty() ? "the socket" : s.peer,
+      spec.slots, held->size());
+  proto::Json body = ok_body(id);
+  body["revoke"] = leases_json(revoke);
+  body["heartbeat_ms"] = ms(options_.heartbeat);
+  body["down_after_ms"] = ms(options_.down_after);
+  send(s.id, body);
+  // Assignments it never got (sent before it reconnected, or lost with the
+  // old connection): again, after the reply.
+  std::set<int64_t> has;
+  for (const sched::Lease& l : *held) has.insert(l.run);
+  if (const sched::Worker* w = sched_.workers().find(name))
+    for (int64_t r : w->runs)
+      if (!has.contains(r)) send_assignment(r);
+}
+
+void Server::op_heartbeat(Session& s, const proto::Json& id, const proto::Json& req) {
+  if (s.worker.empty())
+    return send(s.id, error_body(id, {Errc::bad_request, "heartbeat before register on this connection"}));
+  auto held = leases_field(req);
+  if (!held) return send(s.id, error_body(id, held.error()));
+  auto revoke = sched_.worker_heartbeat(s.worker, *held, req.value("seen_epoch", uint64_t{0}), now());
+  if (!revoke) return send(s.id, error_body(id, revoke.error()));
+  for (const sched::Lease& l : *revoke)
+    log(Level::warning, "jobd: worker {} holds {} epoch {}, which is not its lease: told to kill it", s.worker,
+        sched::run_ref(l.run), l.epoch);
+  proto::Json body = ok_body(id);
+  body["revoke"] = leases_json(*revoke);
+  send(s.id, body);
+}
+
+void Server::op_report(Session& s, const proto::Json& id, const proto::Json& req) {
+  if (s.worker.empty())
+    return send(s.id, error_body(id, {Errc::bad_request, "report before register on this connection"}));
+  auto held = leases_field({{"leases", proto::Json::array({{{"run", req.value("run", std::string())},
+                                                            {"epoch", req.value("epoch", proto::Json(nullptr))}}})}});
+  if (!held) return send(s.id, error_body(id, held.error()));
+  const sched::Lease lease = held->front();
+  std::optional<int> exit_code;
+  if (req.contains("exit_code") && req["exit_code"].is_number_integer()) exit_code = req["exit_code"].get<int>();
+  const int signal = req.value("signal", 0);
+  if (auto e = sched_.worker_exited(s.worker, lease, exit_code, signal, now())) {
+    ++stale_reports_;
+    log(Level::warning, "jobd: worker {}: report refused: {}", s.worker, e->message);
+    return send(s.id, error_body(id, *e));
+  }
+  pending_.push_back({s.id, ok_body(id)});  // answered once the run's end is saved
+  expect(s.id);
+}
+
+void Server::op_workers(Session& s, const proto::Json& id, const proto::Json&) {
+  proto::Json list = proto::Json::array();
+  const auto t = now();
+  sched_.workers().for_each([&](const sched::Worker& w) {
+    if (w.local && w.spec.slots == 0) return;  // a coordinator that runs nothing itself
+    list.push_back({{"name", w.spec.name},
+                    {"local", w.local},
+                    {"state", sched::name(sched_.workers().state(w, t))},
+                    {"slots", w.spec.slots},
+                    {"used", w.used},
+                    {"last_heartbeat", w.local ? proto::Json(nullptr)
+                                               : proto::Json(job::time::format_rfc3339(w.last_heartbeat, zone_))},
+                    {"tags", w.spec.tags},
+                    {"address", w.spec.address},
+                    {"version", w.spec.version},
+                    {"connected", w.local || worker_sessions_.contains(w.spec.name)}});
+  });
+  proto::Json body = ok_body(id);
+  body["workers"] = std::move(list);
+  send(s.id, body);
+}
+
+void Server::op_drain(Session& s, const proto::Json& id, const proto::Json& req) {
+  const std::string worker = req.value("worker", std::string());
+  const bool drained = req.value("drained", true);
+  if (auto e = sched_.drain_worker(worker, drained)) return send(s.id, error_body(id, *e));
+  log(Level::info, "jobd: worker {} {}", worker, drained ? "draining: no new runs" : "takes runs again");
+  send(s.id, ok_body(id));
+}
+
+void Server::send_assignment(int64_t id) {
+  const sched::Run* run = sched_.run(id);
+  if (!run || run->state != sched::RunState::running || run->worker.empty()) return;
+  auto session = worker_sessions_.find(run->worker);
+  if (session == worker_sessions_.end()) {
+    // Not connected: it gets it when it registers again, or the lease
+    // expires with its silence.
+    log(Level::debug, "jobd: run {} waits for worker {} to reconnect", sched::run_ref(id), run->worker);
+    return;
+  }
+  const sched::Job& job = *sched_.job(run->job);
+  const SpawnRequest spawn = spawn_request(job, sched_.task_of(*run), *run, {}, zone_);
+  const job::time::Duration timeout = sched_.task_of(*run) && sched_.task_of(*run)->timeout
+                                          ? *sched_.task_of(*run)->timeout
+                                          : job.spec.timeout;
+  send(session->second, {{"assign",
+                          {{"run", sched::run_ref(id)},
+                           {"epoch", run->epoch},
+                           {"job", sched::job_ref(job.id)},
+                           {"job_name", job.spec.name},
+                           {"attempt", run->attempt},
+                           {"argv", spawn.argv},
+                           {"env", spawn.env},
+                           {"cwd", spawn.cwd},
+                           {"timeout_ms", ms(timeout)},
+                           {"kill_grace_ms", ms(options_.kill_grace)}}}});
+  log(Level::info, "jobd: run {} of job {} assigned to worker {} (epoch {})", sched::run_ref(id), job.spec.name,
+      run->worker, run->epoch);
+}
+
+void Server::signal_worker_run(const sched::Run& run, int signal) {
+  auto session = worker_sessions_.find(run.worker);
+  if (session == worker_sessions_.end()) return;  // its lease decides
+  send(session->second,
+       {{"signal", {{"run", sched::run_ref(run.id)}, {"epoch", run.epoch}, {"signal", signal}}}});
+}
+
+}  // namespace jobd
