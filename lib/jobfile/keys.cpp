@@ -81,6 +81,8 @@ std::optional<std::string_view> closest_word(std::string_view word, std::span<co
 }
 
 std::string unknown_key(std::string_view word, bool Key::*where) {
+  // Not a typo of "node": the name is the table's.
+  if (word == "name") return "unknown key \"name\" (a job or task is named by its table: [job.NAME])";
   std::vector<std::string_view> allowed;
   for (const Key& k : kKeys)
     if (k.*where) allowed.push_back(k.toml);

@@ -252,7 +252,7 @@ def test_jobd_config(ctx):
               f'{len(out)} and {len(err)} bytes, ending {out[-20:]!r} and {err[-20:]!r}')
 
     d = ctx.tempdir()
-    for text, message in (('slots = 0\n', 'expected a number of slots'), ('bogus = 1\n', 'unknown setting'),
+    for text, message in (('slots = -1\n', 'expected a number of slots'), ('bogus = 1\n', 'unknown setting'),
                           ('slots = \n', ':1:'), ('kill_grace = "soon"\n', 'kill_grace')):
         bad = h.Jobd(ctx, d, config=text, label='badconfig')
         bad.spawn()

@@ -524,7 +524,7 @@ timout = "1h"
 command = "x"
 name = "b"
 )",
-       R"(x.toml:3:1: job "a": unknown key "name")"},
+       R"(x.toml:3:1: job "a": unknown key "name" (a job or task is named by its table: [job.NAME]))"},
       {R"([job.a.tasks.t]
 comand = "x"
 )",
