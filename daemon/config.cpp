@@ -30,10 +30,10 @@ using job::Error;
 
 namespace {
 
-constexpr std::array<std::string_view, 21> kKeys = {
+constexpr std::array<std::string_view, 22> kKeys = {
     "state_dir",       "socket",         "slots",     "jobs_dir",   "kill_grace",     "keep_for",
     "log_max_bytes",   "log_level",      "metrics_listen", "metrics_max_jobs", "listen", "token_file",
-    "name",            "tags",           "heartbeat", "unhealthy_after", "down_after",
+    "name",            "tags",           "heartbeat", "unhealthy_after", "down_after", "coordinator",
     "notify_attempts", "notify_backoff", "defaults"};
 
 // "K=V" -> (K, V), K a name as job names are.
@@ -140,6 +140,11 @@ void read_file(const std::string& path, const CommandLine& given, Options& o) {
         if (!s || !job::sched::valid_name(k.str())) throw Invalid{at() + ": expected a table of strings"};
         o.tags[std::string(k.str())] = *s;
       }
+    } else if (key == "coordinator") {
+      auto s = value.value<std::string>();
+      if (!s || s->rfind(':') == std::string::npos)
+        throw Invalid{at() + ": expected the coordinator's HOST:PORT, such as \"coord.example.com:7465\""};
+      if (!given.join) o.coordinator = *s;
     } else if (key == "heartbeat") {
       o.heartbeat = duration("1s");
     } else if (key == "unhealthy_after") {
@@ -240,6 +245,7 @@ job::Result<Options> load_options(const CommandLine& command_line) {
   o.listen = command_line.listen.value_or("");
   o.token_file = command_line.token_file.value_or("");
   o.name = command_line.name.value_or("");
+  o.coordinator = command_line.join.value_or("");
   try {
     if (!command_line.config_path.empty()) read_file(command_line.config_path, command_line, o);
   } catch (const Invalid& e) {
@@ -277,6 +283,11 @@ job::Result<Options> load_options(const CommandLine& command_line) {
     if (!token) return token.error();
     o.token = std::move(*token);
   }
+  if (!o.coordinator.empty() && o.token.empty())
+    return Error{Errc::invalid_argument,
+                 fmt::format("joining {} needs a token_file (--token-file): the coordinator's token", o.coordinator)};
+  if (!o.coordinator.empty() && !o.listen.empty())
+    return Error{Errc::invalid_argument, "a worker (--join) does not listen: give --join or --listen, not both"};
   if (!o.listen.empty() && o.token.empty())
     return Error{Errc::invalid_argument,
                  fmt::format("listen {} needs a token_file (--token-file): TCP clients must authenticate", o.listen)};

@@ -38,6 +38,7 @@ struct Options {
   // how workers' heartbeats are judged.
   std::string name;
   std::map<std::string, std::string> tags;
+  std::string coordinator;  // "HOST:PORT" to join as a worker (--join); empty: not a worker
   job::time::Duration heartbeat = std::chrono::seconds{1};
   job::time::Duration unhealthy_after = std::chrono::seconds{5};
   job::time::Duration down_after = std::chrono::seconds{15};
@@ -54,7 +55,7 @@ struct Options {
 // What the command line said: a flag given wins over jobd.toml.
 struct CommandLine {
   std::string config_path;  // empty: no jobd.toml
-  std::optional<std::string> state_dir, socket_path, jobs_dir, metrics_listen, listen, token_file, name;
+  std::optional<std::string> state_dir, socket_path, jobs_dir, metrics_listen, listen, token_file, name, join;
   std::vector<std::string> tags;  // --tag K=V, each
   std::optional<int> slots;
 };

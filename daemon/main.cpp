@@ -13,6 +13,7 @@
 #include "config.hpp"
 #include "log.hpp"
 #include "server.hpp"
+#include "worker_node.hpp"
 
 namespace {
 
@@ -62,7 +63,8 @@ int main(int argc, char** argv) {
   auto* listen_opt = app.add_option("--listen", listen,
                                     "also serve the protocol over TCP on HOST:PORT (needs --token-file)");
   auto* token_opt = app.add_option("--token-file", token_file, "the cluster token TCP clients must send");
-  std::string name;
+  std::string name, join;
+  auto* join_opt = app.add_option("--join", join, "run as a worker of the coordinator at HOST:PORT (needs --token-file)");
   auto* name_opt = app.add_option("--name", name, "this node's name in a cluster (default: the host name)");
   app.add_option("--tag", command_line.tags, "a tag of this node, KEY=VALUE (repeatable), for job constraints");
   app.add_option("--config", command_line.config_path, "a jobd.toml file")->check(CLI::ExistingFile);
@@ -87,6 +89,7 @@ int main(int argc, char** argv) {
   if (listen_opt->count()) command_line.listen = listen;
   if (token_opt->count()) command_line.token_file = token_file;
   if (name_opt->count()) command_line.name = name;
+  if (join_opt->count()) command_line.join = join;
   auto loaded = jobd::load_options(command_line);
   if (!loaded) {
     fmt::print(stderr, "jobd: {}\n", loaded.error().message);
@@ -114,6 +117,10 @@ int main(int argc, char** argv) {
   }
   std::signal(SIGPIPE, SIG_IGN);
 
+  if (!options.coordinator.empty()) {
+    std::string coordinator = options.coordinator;
+    return jobd::WorkerNode(std::move(options), std::move(coordinator)).run();
+  }
   auto store = job::store::Store::open(options.state_dir + "/jobd.db");
   if (!store) {
     jobd::log(jobd::Level::error, "jobd: {}", store.error().message);

@@ -1,0 +1,381 @@
+#include "worker_node.hpp"
+
+#include <netdb.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <filesystem>
+
+#include "log.hpp"
+#include "sched/model.hpp"
+
+namespace jobd {
+
+namespace sched = job::sched;
+
+namespace {
+
+constexpr std::chrono::milliseconds kMaxReconnectDelay{2000};
+
+template <class T>
+T* owner(const void* handle) {
+  return static_cast<T*>(static_cast<const uv_handle_t*>(handle)->data);
+}
+
+struct Write {
+  uv_write_t req{};
+  std::string data;
+};
+
+}  // namespace
+
+WorkerNode::WorkerNode(Options options, std::string coordinator)
+    : options_(std::move(options)), coordinator_(std::move(coordinator)), loop_(uv_default_loop()) {}
+
+WorkerNode::~WorkerNode() = default;
+
+int WorkerNode::run() {
+  std::error_code ec;
+  std::filesystem::create_directories(options_.state_dir + "/logs", ec);
+  spawner_ = std::make_unique<Spawner>(loop_, [this](SpawnResult r) { on_spawned(std::move(r)); });
+  for (uv_timer_t* t : {&tick_timer_, &reconnect_timer_, &kill_timer_}) {
+    uv_timer_init(loop_, t);
+    t->data = this;
+  }
+  for (uv_signal_t* s : {&sigchld_, &sigterm_, &sigint_}) {
+    uv_signal_init(loop_, s);
+    s->data = this;
+  }
+  uv_signal_start(&sigchld_, [](uv_signal_t* s, int) { owner<WorkerNode>(s)->on_sigchld(); }, SIGCHLD);
+  uv_signal_start(&sigterm_, [](uv_signal_t* s, int) { owner<WorkerNode>(s)->begin_shutdown(); }, SIGTERM);
+  uv_signal_start(&sigint_, [](uv_signal_t* s, int) { owner<WorkerNode>(s)->begin_shutdown(); }, SIGINT);
+  // Ticks at a tenth of the heartbeat: fencing is checked more often than beats are sent.
+  uv_timer_start(&tick_timer_, [](uv_timer_t* t) { owner<WorkerNode>(t)->tick(); }, 100, 100);
+  log(Level::info, "jobd: worker {} ({} slots) joining {}", options_.name, options_.slots, coordinator_);
+  connect();
+  uv_run(loop_, UV_RUN_DEFAULT);
+  // Stopped: close what is left and let the loop deliver the closes.
+  if (tcp_) uv_close(reinterpret_cast<uv_handle_t*>(tcp_), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+  tcp_ = nullptr;
+  spawner_->close();
+  for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&tick_timer_), reinterpret_cast<uv_handle_t*>(&reconnect_timer_),
+                         reinterpret_cast<uv_handle_t*>(&kill_timer_), reinterpret_cast<uv_handle_t*>(&sigchld_),
+                         reinterpret_cast<uv_handle_t*>(&sigterm_), reinterpret_cast<uv_handle_t*>(&sigint_)})
+    if (!uv_is_closing(h)) uv_close(h, nullptr);
+  uv_run(loop_, UV_RUN_DEFAULT);
+  log(Level::info, "jobd: worker {} stopped", options_.name);
+  return 0;
+}
+
+// --- the connection ---------------------------------------------------------
+
+void WorkerNode::connect() {
+  if (stopping_ && runs_.empty()) return;
+  const size_t colon = coordinator_.rfind(':');
+  std::string host = coordinator_.substr(0, colon);
+  const std::string port = colon == std::string::npos ? std::string() : coordinator_.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  // Blocking, but a worker serves nobody while it is not connected.
+  if (const int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0 || !found) {
+    log(Level::warning, "jobd: cannot resolve coordinator {}: {}", coordinator_, gai_strerror(rc));
+    return schedule_reconnect();
+  }
+  tcp_ = new uv_tcp_t{};
+  uv_tcp_init(loop_, tcp_);
+  tcp_->data = this;
+  auto* req = new uv_connect_t{};
+  req->data = this;
+  const int rc = uv_tcp_connect(req, tcp_, found->ai_addr, [](uv_connect_t* r, int status) {
+    auto* self = static_cast<WorkerNode*>(r->data);
+    const bool current = self->tcp_ && reinterpret_cast<uv_stream_t*>(self->tcp_) == r->handle;
+    delete r;
+    if (current) self->on_connected(status);
+  });
+  freeaddrinfo(found);
+  if (rc != 0) {
+    delete req;
+    disconnect(fmt::format("connect: {}", uv_strerror(rc)));
+  }
+}
+
+void WorkerNode::on_connected(int status) {
+  if (status != 0) return disconnect(fmt::format("cannot connect to {}: {}", coordinator_, uv_strerror(status)));
+  uv_tcp_nodelay(tcp_, 1);
+  reader_ = proto::LineReader(proto::kMaxFrame);
+  uv_read_start(
+      reinterpret_cast<uv_stream_t*>(tcp_),
+      [](uv_handle_t*, size_t, uv_buf_t* buf) {
+        static char buffer[64 * 1024];
+        *buf = uv_buf_init(buffer, sizeof buffer);
+      },
+      [](uv_stream_t* stream, ssize_t n, const uv_buf_t* buf) {
+        auto* self = owner<WorkerNode>(stream);
+        if (n < 0) return self->disconnect(n == UV_EOF ? "the coordinator closed the connection" : uv_strerror(static_cast<int>(n)));
+        self->reader_.feed(std::string_view(buf->base, static_cast<size_t>(n)));
+        while (self->tcp_ && reinterpret_cast<uv_stream_t*>(self->tcp_) == stream) {
+          auto line = self->reader_.next();
+          if (!line) break;
+          self->on_line(*line);
+        }
+      });
+  send({{"op", "auth"}, {"token", options_.token}}, [this](const proto::Json& reply) {
+    if (!reply.value("ok", false))
+      return disconnect("the coordinator refused the token: " + reply["error"].value("message", std::string()));
+    const auto sent = Clock::now();
+    send({{"op", "register"},
+          {"name", options_.name},
+          {"slots", options_.slots},
+          {"tags", options_.tags},
+          {"version", JOBD_VERSION},
+          {"leases", leases()},
+          {"seen_epoch", seen_epoch_}},
+         [this, sent](const proto::Json& r) {
+           if (!r.value("ok", false))
+             return disconnect("registration refused: " + r["error"].value("message", std::string()));
+           last_acked_sent_ = sent;
+           on_registered(r);
+         });
+  });
+}
+
+void WorkerNode::on_line(const std::string& line) {
+  const auto msg = proto::Json::parse(line, nullptr, false);
+  if (msg.is_discarded() || !msg.is_object()) return disconnect("the coordinator sent a line that is not JSON");
+  if (msg.contains("hello")) return;
+  if (msg.contains("assign")) return on_assign(msg["assign"]);
+  if (msg.contains("signal")) return on_signal(msg["signal"]);
+  if (!msg.contains("id") || !msg["id"].is_number_integer()) {
+    if (!msg.value("ok", true)) disconnect("the coordinator said: " + msg["error"].value("message", std::string()));
+    return;
+  }
+  auto it = waiting_.find(msg["id"].get<int64_t>());
+  if (it == waiting_.end()) return;
+  auto handler = std::move(it->second);
+  waiting_.erase(it);
+  if (handler) handler(msg);
+}
+
+void WorkerNode::send(proto::Json request, std::function<void(const proto::Json&)> on_reply) {
+  if (!tcp_) return;
+  const int64_t id = next_id_++;
+  request["id"] = id;
+  waiting_[id] = std::move(on_reply);
+  auto* w = new Write{};
+  w->data = request.dump(-1, ' ', false, proto::Json::error_handler_t::replace) + "\n";
+  uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
+  w->req.data = w;
+  const int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(tcp_), &buf, 1,
+                          [](uv_write_t* req, int) { delete static_cast<Write*>(req->data); });
+  if (rc != 0) {
+    delete w;
+    disconnect(fmt::format("write: {}", uv_strerror(rc)));
+  }
+}
+
+void WorkerNode::disconnect(const std::string& why) {
+  if (!tcp_) return;
+  log(Level::warning, "jobd: worker {}: {}; reconnecting", options_.name, why);
+  uv_close(reinterpret_cast<uv_handle_t*>(tcp_), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+  tcp_ = nullptr;
+  connected_ = false;
+  heartbeat_in_flight_ = false;
+  waiting_.clear();
+  schedule_reconnect();
+}
+
+void WorkerNode::schedule_reconnect() {
+  if (stopping_ && runs_.empty()) return maybe_stop();
+  uv_timer_start(&reconnect_timer_, [](uv_timer_t* t) { owner<WorkerNode>(t)->connect(); },
+                 static_cast<uint64_t>(reconnect_delay_.count()), 0);
+  reconnect_delay_ = std::min(kMaxReconnectDelay, reconnect_delay_ * 2);
+}
+
+// --- what the coordinator says ----------------------------------------------
+
+void WorkerNode::on_registered(const proto::Json& reply) {
+  connected_ = true;
+  reconnect_delay_ = std::chrono::milliseconds{100};
+  heartbeat_ = std::chrono::milliseconds{reply.value("heartbeat_ms", int64_t{1000})};
+  down_after_ = std::chrono::milliseconds{reply.value("down_after_ms", int64_t{15000})};
+  log(Level::info, "jobd: worker {} registered with {} ({} runs held)", options_.name, coordinator_, runs_.size());
+  revoke(reply.value("revoke", proto::Json::array()));
+  // Ends that happened while it was away.
+  std::vector<int64_t> ended;
+  for (const auto& [run, held] : runs_)
+    if (held.status && !held.reported && !held.killed) ended.push_back(run);
+  for (int64_t run : ended) report(run);
+}
+
+void WorkerNode::on_assign(const proto::Json& a) {
+  const auto run = sched::parse_ref(a.value("run", std::string()), 'r');
+  if (!run) return;
+  const uint64_t epoch = a.value("epoch", uint64_t{0});
+  seen_epoch_ = std::max(seen_epoch_, epoch);
+  if (runs_.contains(*run) || stopping_) return;  // sent again after a reconnect
+  runs_[*run] = {epoch, 0, std::nullopt, false, false};
+  SpawnRequest r;
+  r.run = *run;
+  r.argv = a.value("argv", std::vector<std::string>{});
+  r.env = a.value("env", std::vector<std::string>{});
+  r.cwd = a.value("cwd", std::string());
+  const std::string base = fmt::format("{}/logs/{}", options_.state_dir, sched::run_ref(*run));
+  r.logs = {base + ".out", base + ".err"};
+  log(Level::info, "jobd: worker {}: run {} of job {} (epoch {})", options_.name, sched::run_ref(*run),
+      a.value("job_name", std::string()), epoch);
+  spawner_->submit(std::move(r));
+}
+
+void WorkerNode::on_signal(const proto::Json& s) {
+  const auto run = sched::parse_ref(s.value("run", std::string()), 'r');
+  auto it = run ? runs_.find(*run) : runs_.end();
+  if (it == runs_.end() || it->second.epoch != s.value("epoch", uint64_t{0})) return;
+  kill_run(*run, s.value("signal", SIGTERM));
+}
+
+void WorkerNode::revoke(const proto::Json& leases) {
+  for (const auto& l : leases) {
+    const auto run = sched::parse_ref(l.value("run", std::string()), 'r');
+    auto it = run ? runs_.find(*run) : runs_.end();
+    if (it == runs_.end() || it->second.epoch != l.value("epoch", uint64_t{0})) continue;
+    log(Level::warning, "jobd: worker {}: the lease of run {} is gone: killing it", options_.name,
+        sched::run_ref(*run));
+    it->second.killed = true;
+    kill_run(*run, SIGKILL);
+    if (it->second.status || it->second.pid == 0) {
+      if (it->second.pid) pids_.erase(it->second.pid);
+      if (it->second.status) runs_.erase(it);  // ended already: nothing to wait for
+    }
+  }
+}
+
+// --- the runs ---------------------------------------------------------------
+
+void WorkerNode::on_spawned(SpawnResult result) {
+  auto it = runs_.find(result.run);
+  if (it == runs_.end()) return;
+  Held& held = it->second;
+  if (!result.spawned) {
+    log(Level::warning, "jobd: worker {}: run {} could not start: {}", options_.name, sched::run_ref(result.run),
+        result.spawned.error().message);
+    held.status = 127 << 8;  // as a shell says "not found"
+    return report(result.run);
+  }
+  held.pid = result.spawned->pid;
+  pids_[held.pid] = result.run;
+  if (held.killed || stopping_) kill_run(result.run, held.killed ? SIGKILL : SIGTERM);
+  if (auto early = early_exits_.find(held.pid); early != early_exits_.end()) {
+    held.status = early->second;
+    early_exits_.erase(early);
+    pids_.erase(held.pid);
+    report(result.run);
+  }
+}
+
+void WorkerNode::on_sigchld() {
+  int status = 0;
+  pid_t pid;
+  while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+    auto it = pids_.find(pid);
+    if (it == pids_.end()) {
+      if (spawner_->in_flight() > 0) early_exits_[pid] = status;
+      continue;
+    }
+    const int64_t run = it->second;
+    pids_.erase(it);
+    auto held = runs_.find(run);
+    if (held == runs_.end()) continue;
+    held->second.status = status;
+    if (held->second.killed) {
+      runs_.erase(held);
+      continue;
+    }
+    report(run);
+  }
+  maybe_stop();
+}
+
+void WorkerNode::report(int64_t run) {
+  auto it = runs_.find(run);
+  if (it == runs_.end() || !it->second.status || !connected_) return;  // sent when it registers again
+  const int status = *it->second.status;
+  proto::Json r = {{"op", "report"}, {"run", sched::run_ref(run)}, {"epoch", it->second.epoch}};
+  r["exit_code"] = WIFEXITED(status) ? proto::Json(WEXITSTATUS(status)) : proto::Json(nullptr);
+  r["signal"] = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  send(std::move(r), [this, run](const proto::Json& reply) {
+    if (!reply.value("ok", false))
+      log(Level::warning, "jobd: worker {}: report of run {} refused: {}", options_.name, sched::run_ref(run),
+          reply["error"].value("message", std::string()));
+    runs_.erase(run);  // taken, or refused for good (a stale lease)
+    maybe_stop();
+  });
+}
+
+void WorkerNode::tick() {
+  const auto now = Clock::now();
+  // Fencing: the coordinator expires our leases down_after after the last
+  // heartbeat it got, which it got after we sent it. Kill the runs two
+  // heartbeats before that, so that no retry elsewhere overlaps them.
+  const bool holding = std::any_of(runs_.begin(), runs_.end(), [](const auto& r) {
+    return !r.second.killed && !r.second.status;
+  });
+  if (holding && last_acked_sent_ != Clock::time_point{} && now - last_acked_sent_ > down_after_ - 2 * heartbeat_) {
+    log(Level::warning, "jobd: worker {}: no heartbeat acknowledged for {}ms: killing its runs, whose leases expire",
+        options_.name, std::chrono::duration_cast<std::chrono::milliseconds>(now - last_acked_sent_).count());
+    for (auto& [run, held] : runs_)
+      if (!held.status) {
+        held.killed = true;
+        kill_run(run, SIGKILL);
+      }
+  }
+  if (!connected_ || heartbeat_in_flight_ || now - last_acked_sent_ < heartbeat_) return;
+  heartbeat_in_flight_ = true;
+  send({{"op", "heartbeat"}, {"leases", leases()}, {"seen_epoch", seen_epoch_}}, [this, now](const proto::Json& r) {
+    heartbeat_in_flight_ = false;
+    if (!r.value("ok", false))  // the coordinator restarted and forgot us: register again
+      return disconnect("heartbeat refused: " + r["error"].value("message", std::string()));
+    last_acked_sent_ = now;
+    revoke(r.value("revoke", proto::Json::array()));
+  });
+}
+
+void WorkerNode::kill_run(int64_t run, int signal) {
+  auto it = runs_.find(run);
+  if (it != runs_.end() && it->second.pid > 0 && !it->second.status) kill(-it->second.pid, signal);
+}
+
+proto::Json WorkerNode::leases() const {
+  proto::Json out = proto::Json::array();
+  for (const auto& [run, held] : runs_)
+    if (!held.killed && !held.reported) out.push_back({{"run", sched::run_ref(run)}, {"epoch", held.epoch}});
+  return out;
+}
+
+void WorkerNode::begin_shutdown() {
+  if (stopping_) return;
+  stopping_ = true;
+  log(Level::info, "jobd: worker {} stopping ({} runs)", options_.name, runs_.size());
+  for (const auto& [run, held] : runs_) kill_run(run, SIGTERM);
+  uv_timer_start(
+      &kill_timer_,
+      [](uv_timer_t* t) {
+        auto* self = owner<WorkerNode>(t);
+        for (const auto& [run, held] : self->runs_) self->kill_run(run, SIGKILL);
+        // Reports that cannot be delivered now are the coordinator's to
+        // settle: the leases expire and the runs are retried.
+        uv_timer_start(&self->kill_timer_, [](uv_timer_t* t2) { uv_stop(owner<WorkerNode>(t2)->loop_); }, 2000, 0);
+      },
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(options_.kill_grace).count()), 0);
+  maybe_stop();
+}
+
+void WorkerNode::maybe_stop() {
+  if (stopping_ && runs_.empty()) uv_stop(loop_);
+}
+
+}  // namespace jobd

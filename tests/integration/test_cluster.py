@@ -1,0 +1,201 @@
+#!/usr/bin/python3
+"""A coordinator and real workers (jobd --join) on loopback, each with its
+own state directory, driven with the real jobctl.
+
+    test_cluster.py PATH/TO/jobd PATH/TO/jobctl [-k SUBSTRING]...
+
+Runs spread over the workers by load and by tags, and their output stays on
+the worker that ran them; a worker stopped (SIGSTOP) past down_after loses
+its run, which is retried on another worker, and when it is continued it
+kills the run's process group itself; a coordinator killed with -9 and
+restarted adopts the runs its workers still run, so that no run is lost or
+run twice (counted by a marker file each run appends to); a wrong token is
+refused; drain. Health is judged fast here (heartbeat 0.2s, unhealthy 1s,
+down 2s). Waiting is polling with a deadline.
+"""
+
+import os
+import signal
+import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ beside the sources
+import jobd_harness as h
+from jobd_harness import wait_until
+
+TOKEN = 'Y2x1c3Rlci10ZXN0LXRva2VuLTU2Nzg5MA=='
+HEALTH = 'heartbeat = "200ms"\nunhealthy_after = "1s"\ndown_after = "2s"\n'
+
+
+class Worker(h.Jobd):
+    """jobd --join COORDINATOR as worker `name`; started once the coordinator
+    lists it as connected."""
+
+    def __init__(self, ctx, coordinator, address, name, slots=2, tags=(), token_path=None):
+        super().__init__(ctx, ctx.tempdir(), slots=slots, label=name)
+        self.coordinator = coordinator
+        self.address = address
+        self.name = name
+        self.tags = tags
+        self.token_path = token_path
+
+    def command(self):
+        cmd = [self.ctx.jobd_path, '--state-dir', self.state_dir, '--socket', self.socket, '--slots', str(self.slots),
+               '--jobs-dir', os.path.join(self.root, 'jobs.d'), '--join', self.address, '--name', self.name,
+               '--token-file', self.token_path]
+        for t in self.tags:
+            cmd += ['--tag', t]
+        return cmd
+
+    def start(self):
+        self.spawn()
+        wait_until(lambda: self.proc.poll() is not None or any(
+            w['name'] == self.name and w['connected'] and w['state'] == 'ready'
+            for w in self.coordinator.json('workers')), 15, f'worker {self.name} to register')
+        if self.proc.poll() is not None:
+            raise h.Failure(f'worker {self.name} exited with status {self.proc.returncode}\n{self.log_tail()}')
+        return self
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+
+def token_file(ctx, token=TOKEN):
+    path = os.path.join(ctx.tempdir(), 'token')
+    with open(path, 'w') as f:
+        f.write(token + '\n')
+    return path
+
+
+def cluster(ctx, workers=(('w1', 2, ()), ('w2', 2, ()), ('w3', 2, ('disk=ssd',))), port=0):
+    token = token_file(ctx)
+    config = (f'slots = 0\nlisten = "127.0.0.1:{port}"\ntoken_file = "{token}"\nname = "coord"\n' + HEALTH)
+    coord = ctx.jobd(slots=None, config=config)
+    address = coord.status()['listen']
+    nodes = [Worker(ctx, coord, address, name, slots, tags, token).start() for name, slots, tags in workers]
+    return coord, address, nodes
+
+
+def marker_lines(path):
+    try:
+        with open(path) as f:
+            return [line.strip() for line in f if line.strip()]
+    except OSError:
+        return []
+
+
+def test_runs_spread_by_load_and_tags(ctx):
+    coord, _, (w1, w2, w3) = cluster(ctx)
+    gate = os.path.join(ctx.tempdir(), 'gate')
+    os.mkfifo(gate)
+    for i in range(6):
+        coord.submit('--name', f'held{i}', '--retries', '0', '--shell', f'cat {gate} > /dev/null')
+    wait_until(lambda: sum(w['used'] for w in coord.json('workers')) == 6, 15, 'six runs to be placed')
+    placed = {}
+    for r in coord.runs():
+        placed.setdefault(r['worker'], []).append(r['job_name'])
+    ctx.check(sorted(len(v) for v in placed.values()) == [2, 2, 2], f'two runs on each worker (slots 2): {placed}')
+    with open(gate, 'w') as f:  # every reader gets its end of file
+        f.write('')
+    wait_until(lambda: all(r['state'] == 'succeeded' for r in coord.runs()), 15, 'every run to succeed')
+    coord.submit('--name', 'on-ssd', '--retries', '0', '--constraint', 'disk=ssd', '--shell', 'echo fast')
+    ssd = wait_until(lambda: (lambda r: r if r['state'] == 'succeeded' else None)(coord.runs('on-ssd')[0]), 15,
+                     'the ssd job to succeed')
+    ctx.check(ssd['worker'] == 'w3', f'the ssd job ran on the ssd worker: {ssd}')
+    with open(os.path.join(w3.state_dir, 'logs', f'{ssd["id"]}.out')) as f:
+        ctx.check(f.read() == 'fast\n', 'its output stays on the worker that ran it')
+
+
+def test_stopped_worker_loses_its_run_and_kills_it_when_continued(ctx):
+    coord, _, (w1, w2) = cluster(ctx, workers=(('w1', 1, ()), ('w2', 1, ())))
+    marker = os.path.join(ctx.tempdir(), 'marker')
+    m = ctx.marker()
+    coord.submit('--name', 'moved', '--retries', '1', '--backoff', '100ms', '--jitter', '0', '--shell',
+                 f'echo $JOBD_RUN_ID >> {marker}; sleep {m}')
+    first = wait_until(lambda: (lambda r: r if r and r['state'] == 'running' else None)(
+        (coord.runs('moved') or [None])[0]), 15, 'the run to start')
+    victim = w1 if first['worker'] == 'w1' else w2
+    other = w2 if victim is w1 else w1
+    wait_until(lambda: len(marker_lines(marker)) == 1, 15, 'the run to write its marker')
+    os.kill(victim.pid, signal.SIGSTOP)
+    try:
+        lost = wait_until(lambda: (lambda r: r if r['state'] == 'lost' else None)(coord.run(first['id'])), 15,
+                          'the stopped worker\'s run to be lost')
+        ctx.check('its lease expired' in lost['reason'], f'lost with its lease: {lost}')
+        retry = wait_until(lambda: (lambda rs: rs[0] if rs[0]['id'] != first['id'] and rs[0]['state'] == 'running'
+                                    else None)(coord.runs('moved')), 15, 'the retry to run')
+        ctx.check(retry['worker'] == other.name and retry['attempt'] == 2, f'retried on the other worker: {retry}')
+    finally:
+        os.kill(victim.pid, signal.SIGCONT)
+    # Continued, the worker finds its lease gone and kills the run's process group.
+    wait_until(lambda: 'killing its runs' in victim.log() or 'is gone: killing it' in victim.log(), 15,
+               'the continued worker to kill its run')
+    wait_until(lambda: len(pids_with(m)) == 1, 15, 'only the retry\'s process to remain')
+    ctx.check(marker_lines(marker) == [first['id'], retry['id']], f'each attempt ran once: {marker_lines(marker)}')
+
+
+def pids_with(marker):
+    """The `sleep MARKER` processes."""
+    out = []
+    for p in os.listdir('/proc'):
+        if p.isdigit():
+            try:
+                with open(f'/proc/{p}/cmdline', 'rb') as f:
+                    argv = f.read().split(b'\0')
+            except OSError:
+                continue
+            if argv and argv[0].endswith(b'sleep') and marker.encode() in argv:
+                out.append(int(p))
+    return out
+
+
+def test_coordinator_kill9_and_restart_adopts_running_runs(ctx):
+    coord, address, workers = cluster(ctx, workers=(('w1', 2, ()), ('w2', 2, ())))
+    marker = os.path.join(ctx.tempdir(), 'marker')
+    gate = os.path.join(ctx.tempdir(), 'gate')
+    os.mkfifo(gate)
+    for i in range(4):
+        coord.submit('--name', f'long{i}', '--retries', '2', '--shell', f'echo $JOBD_RUN_ID >> {marker}; cat {gate} > /dev/null')
+    wait_until(lambda: len(marker_lines(marker)) == 4, 15, 'four runs to start')
+    coord.kill9()
+    # The same address: workers come back to it.
+    coord.config = coord.config.replace('listen = "127.0.0.1:0"', f'listen = "{address}"')
+    coord.start()
+    wait_until(lambda: all(w['connected'] and w['used'] == 2 for w in coord.json('workers')), 15,
+               'the workers to register again with their runs')
+    ctx.check(all(r['state'] == 'running' for r in coord.runs()), f'every run adopted: {coord.runs()}')
+    with open(gate, 'w') as f:
+        f.write('')
+    wait_until(lambda: all(r['state'] == 'succeeded' for r in coord.runs()) and len(coord.runs()) == 4, 15,
+               'the four runs to succeed')
+    lines = marker_lines(marker)
+    ctx.check(len(lines) == 4 and len(set(lines)) == 4, f'none lost, none run twice: {lines}')
+
+
+def test_wrong_token_is_refused(ctx):
+    coord, address, _ = cluster(ctx, workers=())
+    bad = Worker(ctx, coord, address, 'intruder', token_path=token_file(ctx, 'not-the-cluster-token-at-all'))
+    bad.spawn()
+    wait_until(lambda: 'refused the token' in bad.log(), 15, 'the worker to be refused')
+    ctx.check(coord.json('workers') == [], 'it is not registered')
+    ctx.check('wrong token' in coord.log(), f'the coordinator logs it\n{coord.log_tail()}')
+
+
+def test_drain(ctx):
+    coord, _, (w1, w2) = cluster(ctx, workers=(('w1', 4, ()), ('w2', 4, ())))
+    coord.ok('workers', 'drain', 'w1')
+    for i in range(3):
+        coord.submit('--name', f'd{i}', '--', 'true')
+    wait_until(lambda: len(coord.runs()) == 3 and all(r['state'] == 'succeeded' for r in coord.runs()), 15,
+               'three runs to succeed')
+    ctx.check({r['worker'] for r in coord.runs()} == {'w2'}, f'none on the drained worker: {coord.runs()}')
+
+
+if __name__ == '__main__':
+    h.main('a coordinator and its workers', [
+        test_runs_spread_by_load_and_tags,
+        test_stopped_worker_loses_its_run_and_kills_it_when_continued,
+        test_coordinator_kill9_and_restart_adopts_running_runs,
+        test_wrong_token_is_refused,
+        test_drain,
+    ])
