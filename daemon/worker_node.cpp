@@ -302,7 +302,13 @@ void WorkerNode::on_sigchld() {
 
 void WorkerNode::report(int64_t run) {
   auto it = runs_.find(run);
-  if (it == runs_.end() || !it->second.status || !connected_) return;  // sent when it registers again
+  if (it == runs_.end() || !it->second.status) return;
+  if (!connected_) {
+    // Sent when it registers again; stopping, it never will: the lease
+    // expires and the coordinator settles the run.
+    if (stopping_) runs_.erase(it);
+    return;
+  }
   const int status = *it->second.status;
   proto::Json r = {{"op", "report"}, {"run", sched::run_ref(run)}, {"epoch", it->second.epoch}};
   r["exit_code"] = WIFEXITED(status) ? proto::Json(WEXITSTATUS(status)) : proto::Json(nullptr);
