@@ -19,6 +19,9 @@ measurements on a shared machine: run it twice and quote medians.
               with jobd's memory per running job and its descriptor count
   metrics     durable submits/s with 8 clients, metrics_listen off vs on with
               a scraper fetching /metrics every 100 ms: the endpoint's overhead
+  workers     a coordinator with 10,000 simulated workers beating every second
+              (CPU, RSS); due -> assigned on a remote worker (p50/p99); slot
+              utilisation under a saturating load of short runs
 """
 import json
 import os
@@ -324,16 +327,82 @@ def bench_metrics():
            f"{per_scrape * 10 * 100:.2f}% of a core at 10 scrapes/s")
 
 
+SIM = os.path.join(BUILD, "tests/bench/worker_sim")
+
+
+def coordinator(extra_config=""):
+    """A jobd that runs nothing itself and listens for workers on a free port;
+    its address and token file."""
+    d0 = tempfile.mkdtemp(prefix="jobd-bench-token-")
+    token = os.path.join(d0, "token")
+    with open(token, "w") as f:
+        f.write("YmVuY2htYXJrLXRva2VuLWZvci13b3JrZXJz\n")
+    config = os.path.join(d0, "jobd.toml")
+    with open(config, "w") as f:
+        f.write(f'listen = "127.0.0.1:0"\ntoken_file = "{token}"\nname = "coord"\nlog_level = "warning"\n'
+                + extra_config)
+    d = Jobd(0, ["--config", config])
+    return d, d.status()["listen"], token
+
+
+def simulate(address, token, *args):
+    out = subprocess.run([SIM, address, token, *args], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"worker_sim failed: {out.stderr}")
+    return json.loads(out.stdout)
+
+
+def bench_workers():
+    # 10,000 workers heartbeating every second: the coordinator's CPU and RSS
+    # once they are all registered (the simulator's first 5 s register them).
+    n = 2000 if QUICK else 10000
+    seconds = 10 if QUICK else 20
+    d, address, token = coordinator()
+    sim = subprocess.Popen([SIM, address, token, "--workers", str(n), "--seconds", str(seconds)],
+                           stdout=subprocess.PIPE, text=True)
+    time.sleep(5)  # registration and the first heartbeats; then a steady state is measured
+    before, t0 = cpu_seconds(d.proc.pid), time.monotonic()
+    time.sleep(seconds - 7)
+    cpu = (cpu_seconds(d.proc.pid) - before) / (time.monotonic() - t0)
+    rss = d.rss_kib()
+    r = json.loads(sim.communicate()[0])
+    d.stop()
+    report(f"coordinator with {n} workers beating at 1/s: CPU", round(cpu * 100, 1), "% core",
+           f"{r['registered']} registered, {r['heartbeat_replies']} heartbeats answered")
+    report(f"  coordinator RSS with {n} workers", rss // 1024, "MiB")
+    # Due -> assignment received by a (simulated) remote worker, at 200 runs/s.
+    d, address, token = coordinator()
+    sim = subprocess.Popen([SIM, address, token, "--workers", "20", "--slots", "4", "--run-ms", "5",
+                            "--seconds", "14" if not QUICK else "8"], stdout=subprocess.PIPE, text=True)
+    time.sleep(1)
+    d.load("--clients", "4", "--count", "2000" if not QUICK else "1000", "--rate", "200",
+           "--job", '{"argv":["true"],"retries":0}')
+    r = json.loads(sim.communicate()[0])
+    d.stop()
+    report("due -> assigned on a remote worker, p50", round(r["latency_ms_p50"], 2), "ms", f"{r['runs']} runs")
+    report("due -> assigned on a remote worker, p99", round(r["latency_ms_p99"], 2), "ms", "target p99 < 10 ms")
+    # Saturating load of short runs (20 ms) on 10 workers x 4 slots: how busy the slots are.
+    d, address, token = coordinator()
+    sim = subprocess.Popen([SIM, address, token, "--workers", "10", "--slots", "4", "--run-ms", "20",
+                            "--seconds", "12"], stdout=subprocess.PIPE, text=True)
+    time.sleep(1)
+    d.load("--clients", "8", "--count", "8000", "--job", '{"argv":["true"],"retries":0}')
+    r = json.loads(sim.communicate()[0])
+    d.stop()
+    report("worker slot utilisation, saturating 20 ms runs", round(r["utilisation"] * 100, 1), "%",
+           f"{r['runs']} runs on 40 slots; target >= 80%")
+
+
 def main():
     # A benchmark that fails must not leave its jobd behind.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
-    for f in (JOBD, JOBCTL, LOAD):
+    for f in (JOBD, JOBCTL, LOAD, SIM):
         if not os.access(f, os.X_OK):
             raise SystemExit(f"missing {f}: build first (meson compile -C {BUILD})")
     only = [a for a in sys.argv[2:] if not a.startswith("--")]
     for name, fn in [("submit", bench_submit), ("latency", bench_latency), ("due", bench_due), ("tsp", bench_tsp),
                      ("e2e", bench_e2e), ("dag", bench_dag), ("rss", bench_rss), ("concurrent", bench_concurrent),
-                     ("metrics", bench_metrics)]:
+                     ("metrics", bench_metrics), ("workers", bench_workers)]:
         if not only or name in only:
             fn()
     print("\nsummary")
