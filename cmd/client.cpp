@@ -222,6 +222,8 @@ job::Result<std::string> read_token(const std::string& path) {
 
 }  // namespace
 
+bool over_tcp() { return !from_env(globals().server, "JOBCTL_SERVER").empty(); }
+
 job::Result<Client> open_client() {
   const std::string server = from_env(globals().server, "JOBCTL_SERVER");
   if (server.empty()) return Client::connect(socket_path());

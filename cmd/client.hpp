@@ -59,6 +59,8 @@ std::string socket_path();
 // The jobd to talk to: over TCP with --server (or $JOBCTL_SERVER) and its
 // token, else on socket_path().
 job::Result<Client> open_client();
+// Whether open_client() talks TCP (--server, $JOBCTL_SERVER).
+bool over_tcp();
 // open_client(), or fail the command.
 Client connect();
 

@@ -5,8 +5,10 @@
 #include <fmt/ranges.h>
 
 #include <fstream>
+#include <thread>
 
 #include "output_watch.hpp"
+#include "proto/base64.hpp"
 
 #include "client.hpp"
 #include "command.hpp"
@@ -38,6 +40,27 @@ std::streamoff copy_from(const std::string& path, std::streamoff offset) {
   return offset;
 }
 
+bool ended(const job::proto::Json& state) {
+  return state != "queued" && state != "running" && state != "pending" && state != "retrying";
+}
+
+void relayed_logs(Client& client, const std::string& ref, const LogsOptions& o) {
+  int64_t offset = 0;
+  while (true) {
+    const auto reply = must(client.call(
+        {{"op", "log"}, {"run", ref}, {"stream", o.stderr_stream ? "stderr" : "stdout"}, {"offset", offset}}));
+    const auto data = job::proto::base64_decode(reply.value("data", std::string()));
+    if (!data) throw Failure{{job::Errc::internal, "jobd sent output that is not base64"}};
+    std::fwrite(data->data(), 1, data->size(), stdout);
+    std::fflush(stdout);
+    offset = reply.value("offset", offset);
+    if (!data->empty()) continue;  // there may be more at once
+    if (!o.follow || ended(reply["state"])) return;
+    // Polled: the output is on another machine.
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
 void run_logs(const LogsOptions& o) {
   Client client = connect();
   std::string ref = o.run;
@@ -59,13 +82,14 @@ void run_logs(const LogsOptions& o) {
                        : fmt::format("{} is a run of a task graph: see its task runs {}", ref,
                                      fmt::join(children, ", "))}};
   }
+  // A run on another machine (a worker's, or jobd's when talking over TCP):
+  // its output comes through jobd, a chunk at a time.
+  if (run.value("epoch", job::proto::Json(nullptr)).is_number() || over_tcp())
+    return relayed_logs(client, ref, o);
   const std::string path = run[o.stderr_stream ? "stderr" : "stdout"].get<std::string>();
   std::streamoff offset = copy_from(path, 0);
   if (!o.follow) return;
   OutputWatch watch(path);
-  const auto ended = [](const job::proto::Json& r) {
-    return r["state"] != "queued" && r["state"] != "running" && r["state"] != "pending" && r["state"] != "retrying";
-  };
   using Clock = std::chrono::steady_clock;
   using Ms = std::chrono::milliseconds;
   // The run's state is asked once a second, and at once when a writer closes
@@ -73,7 +97,7 @@ void run_logs(const LogsOptions& o) {
   // learns of the end from SIGCHLD a moment after the file is closed.
   Ms backoff{1000};
   auto next_ask = Clock::now() + backoff;
-  while (!ended(run)) {
+  while (!ended(run["state"])) {
     const auto left = std::chrono::duration_cast<Ms>(next_ask - Clock::now());
     const auto woken = watch.wait(std::max(left, Ms{0}));
     offset = copy_from(path, offset);

@@ -4,9 +4,12 @@
 // coordinator pushes assignments and signals on the same connection, as
 // lines without an id. Every decision (placement, epochs, expiry, stale
 // reports) is the scheduler's; this file only carries messages.
+#include <algorithm>
+#include <fstream>
 #include <set>
 
 #include "log.hpp"
+#include "proto/base64.hpp"
 #include "session.hpp"
 #include "time/rfc3339.hpp"
 
@@ -188,6 +191,84 @@ void Server::signal_worker_run(const sched::Run& run, int signal) {
   if (session == worker_sessions_.end()) return;  // its lease decides
   send(session->second,
        {{"signal", {{"run", sched::run_ref(run.id)}, {"epoch", run.epoch}, {"signal", signal}}}});
+}
+
+// --- logs: `jobctl logs` of any run, wherever its output is -------------------
+
+namespace {
+
+
+}  // namespace
+
+void Server::op_log(Session& s, const proto::Json& id, const proto::Json& req) {
+  auto run = run_field(req, "run");
+  if (!run) return send(s.id, error_body(id, run.error()));
+  const sched::Run& r = **run;
+  if (!sched_.has_process(r))
+    return send(s.id, error_body(id, {Errc::invalid_argument,
+                                      fmt::format("{} is a run of a task graph: its task runs have the output",
+                                                  sched::run_ref(r.id))}));
+  const std::string stream = req.value("stream", std::string("stdout"));
+  if (stream != "stdout" && stream != "stderr")
+    return send(s.id, error_body(id, {Errc::bad_request, "stream: expected \"stdout\" or \"stderr\""}));
+  const int64_t offset = std::max<int64_t>(0, req.value("offset", int64_t{0}));
+  const int64_t limit = std::clamp<int64_t>(req.value("limit", kMaxLogChunk), 1, kMaxLogChunk);
+  if (r.worker.empty()) {
+    const LogPaths paths = log_paths(r.id);
+    auto [data, size] = read_log_chunk(stream == "stdout" ? paths.out : paths.err, offset, limit);
+    proto::Json body = ok_body(id);
+    body["offset"] = offset + static_cast<int64_t>(data.size());
+    body["size"] = size;
+    body["data"] = proto::base64_encode(data);
+    body["state"] = sched::name(r.state);
+    return send(s.id, body);
+  }
+  auto worker = worker_sessions_.find(r.worker);
+  if (worker == worker_sessions_.end())
+    return send(s.id, error_body(id, {Errc::unavailable, fmt::format("{}'s output is on worker {}, which is not "
+                                                                     "connected",
+                                                                     sched::run_ref(r.id), r.worker)}));
+  const int64_t ref = next_log_ref_++;
+  log_reads_[ref] = {s.id, id, r.id, offset, worker->second};
+  expect(s.id);
+  send(worker->second, {{"read_log",
+                         {{"ref", ref}, {"run", sched::run_ref(r.id)}, {"stream", stream}, {"offset", offset},
+                          {"limit", limit}}}});
+}
+
+void Server::op_log_data(Session& s, const proto::Json& id, const proto::Json& req) {
+  auto it = log_reads_.find(req.value("ref", int64_t{0}));
+  if (s.worker.empty() || it == log_reads_.end() || it->second.worker_session != s.id)
+    return send(s.id, error_body(id, {Errc::not_found, "no such log read"}));
+  const LogRead read = it->second;
+  log_reads_.erase(it);
+  send(s.id, ok_body(id));
+  const auto data = proto::base64_decode(req.value("data", std::string()));
+  const sched::Run* r = sched_.run(read.run);
+  proto::Json body = ok_body(read.client_id);
+  if (!data) {
+    body = error_body(read.client_id, {Errc::internal, "the worker sent output that is not base64"});
+  } else {
+    body["offset"] = read.offset + static_cast<int64_t>(data->size());
+    body["size"] = req.value("size", int64_t{0});
+    body["data"] = req["data"];
+    body["state"] = r ? sched::name(r->state) : "lost";
+  }
+  send(read.client, body);
+  settle(read.client);
+}
+
+void Server::fail_log_reads(uint64_t worker_session) {
+  for (auto it = log_reads_.begin(); it != log_reads_.end();) {
+    if (it->second.worker_session != worker_session) {
+      ++it;
+      continue;
+    }
+    send(it->second.client, error_body(it->second.client_id,
+                                       {Errc::unavailable, "the worker holding the output disconnected"}));
+    settle(it->second.client);
+    it = log_reads_.erase(it);
+  }
 }
 
 }  // namespace jobd

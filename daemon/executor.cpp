@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -155,6 +156,19 @@ void trim_log(const std::string& path, int64_t max_bytes) {
     if (!out) return;
   }
   std::rename(tmp.c_str(), path.c_str());
+}
+
+std::pair<std::string, int64_t> read_log_chunk(const std::string& path, int64_t offset, int64_t limit) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {{}, 0};
+  in.seekg(0, std::ios::end);
+  const int64_t size = in.tellg();
+  if (offset >= size) return {{}, size};
+  in.seekg(offset);
+  std::string data(static_cast<size_t>(std::min(limit, size - offset)), '\0');
+  in.read(data.data(), static_cast<std::streamsize>(data.size()));
+  data.resize(static_cast<size_t>(in.gcount()));
+  return {std::move(data), size};
 }
 
 }  // namespace jobd

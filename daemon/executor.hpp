@@ -47,4 +47,9 @@ int64_t process_start_ticks(pid_t pid);
 // Keeps the last max_bytes of a log file, dropping the head.
 void trim_log(const std::string& path, int64_t max_bytes);
 
+// Up to `limit` bytes of a log file from `offset`, and the file's size (0
+// when there is none yet): what `jobctl logs` is sent, a chunk at a time.
+inline constexpr int64_t kMaxLogChunk = 1 << 20;
+std::pair<std::string, int64_t> read_log_chunk(const std::string& path, int64_t offset, int64_t limit);
+
 }  // namespace jobd

@@ -23,6 +23,7 @@ const std::vector<std::pair<std::string_view, Server::Op>>& Server::ops() {
       {"apply", &Server::op_apply},   {"export", &Server::op_export},   {"stats", &Server::op_stats},
       {"events", &Server::op_events},     {"register", &Server::op_register}, {"heartbeat", &Server::op_heartbeat},
       {"report", &Server::op_report},     {"workers", &Server::op_workers},   {"drain", &Server::op_drain},
+      {"log", &Server::op_log},           {"log_data", &Server::op_log_data},
   };
   return table;
 }

@@ -75,6 +75,10 @@ class Server {
   void op_workers(Session& s, const proto::Json& id, const proto::Json& req);
   void op_drain(Session& s, const proto::Json& id, const proto::Json& req);
   void send_assignment(int64_t run);
+  // A run's output, read here or relayed from its worker.
+  void op_log(Session& s, const proto::Json& id, const proto::Json& req);
+  void op_log_data(Session& s, const proto::Json& id, const proto::Json& req);
+  void fail_log_reads(uint64_t worker_session);
   void signal_worker_run(const job::sched::Run& run, int signal);
   // The protocol's ops (requests.cpp), found by name in ops().
   using Op = void (Server::*)(Session&, const proto::Json& id, const proto::Json& request);
@@ -168,6 +172,15 @@ class Server {
   std::string listen_address_;  // the TCP address as bound (port 0 picks one); empty: none
   std::unordered_map<std::string, uint64_t> worker_sessions_;  // worker -> its connection
   int64_t stale_reports_ = 0;                                  // workers' reports refused
+  struct LogRead {
+    uint64_t client;
+    proto::Json client_id;
+    int64_t run;
+    int64_t offset;
+    uint64_t worker_session;
+  };
+  std::unordered_map<int64_t, LogRead> log_reads_;  // relayed to workers, by ref
+  int64_t next_log_ref_ = 1;
   uv_check_t check_{};
   // The loop's one alarm, for the scheduler's next instant: a timerfd on the
   // realtime clock, armed to the microsecond (a uv timer rounds to whole

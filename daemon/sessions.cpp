@@ -98,6 +98,7 @@ void Server::close_session(Session& s, bool flush) {
     if (auto w = worker_sessions_.find(s.worker); w != worker_sessions_.end() && w->second == s.id) {
       log(Level::warning, "jobd: worker {} disconnected", s.worker);
       worker_sessions_.erase(w);
+      fail_log_reads(s.id);
     }
   if (!flush) {
     uv_close(s.uv_handle(), [](uv_handle_t* h) { delete handle_owner<Session>(h); });

@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "log.hpp"
+#include "proto/base64.hpp"
 #include "sched/model.hpp"
 
 namespace jobd {
@@ -150,6 +151,7 @@ void WorkerNode::on_line(const std::string& line) {
   if (msg.contains("hello")) return;
   if (msg.contains("assign")) return on_assign(msg["assign"]);
   if (msg.contains("signal")) return on_signal(msg["signal"]);
+  if (msg.contains("read_log")) return on_read_log(msg["read_log"]);
   if (!msg.contains("id") || !msg["id"].is_number_integer()) {
     if (!msg.value("ok", true)) disconnect("the coordinator said: " + msg["error"].value("message", std::string()));
     return;
@@ -229,6 +231,16 @@ void WorkerNode::on_assign(const proto::Json& a) {
   log(Level::info, "jobd: worker {}: run {} of job {} (epoch {})", options_.name, sched::run_ref(*run),
       a.value("job_name", std::string()), epoch);
   spawner_->submit(std::move(r));
+}
+
+void WorkerNode::on_read_log(const proto::Json& r) {
+  // Output stays here; the coordinator relays it to `jobctl logs`.
+  const auto run = sched::parse_ref(r.value("run", std::string()), 'r');
+  const std::string base = fmt::format("{}/logs/{}", options_.state_dir, run ? sched::run_ref(*run) : "-");
+  const std::string path = base + (r.value("stream", std::string()) == "stderr" ? ".err" : ".out");
+  const int64_t limit = std::clamp<int64_t>(r.value("limit", kMaxLogChunk), 1, kMaxLogChunk);
+  auto [data, size] = read_log_chunk(path, std::max<int64_t>(0, r.value("offset", int64_t{0})), limit);
+  send({{"op", "log_data"}, {"ref", r.value("ref", int64_t{0})}, {"data", proto::base64_encode(data)}, {"size", size}});
 }
 
 void WorkerNode::on_signal(const proto::Json& s) {

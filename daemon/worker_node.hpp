@@ -60,6 +60,7 @@ class WorkerNode {
   void on_registered(const proto::Json& reply);
   void on_assign(const proto::Json& a);
   void on_signal(const proto::Json& s);
+  void on_read_log(const proto::Json& r);
   void revoke(const proto::Json& leases);
   // The runs.
   void on_spawned(SpawnResult result);

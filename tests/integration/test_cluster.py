@@ -16,6 +16,7 @@ down 2s). Waiting is polling with a deadline.
 
 import os
 import signal
+import subprocess
 import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ beside the sources
@@ -104,6 +105,27 @@ def test_runs_spread_by_load_and_tags(ctx):
     ctx.check(ssd['worker'] == 'w3', f'the ssd job ran on the ssd worker: {ssd}')
     with open(os.path.join(w3.state_dir, 'logs', f'{ssd["id"]}.out')) as f:
         ctx.check(f.read() == 'fast\n', 'its output stays on the worker that ran it')
+    out = coord.ok('logs', ssd['id']).out
+    ctx.check(out == 'fast\n', f'jobctl logs on the coordinator relays it: {out!r}')
+
+
+def test_logs_of_a_remote_run_follow_it(ctx):
+    coord, _, _ = cluster(ctx, workers=(('w1', 1, ()),))
+    gate = os.path.join(ctx.tempdir(), 'gate')
+    os.mkfifo(gate)
+    coord.submit('--name', 'talker', '--retries', '0', '--shell', f'echo one; echo err >&2; cat {gate}; echo two')
+    run = wait_until(lambda: (lambda r: r if r and r['state'] == 'running' else None)(
+        (coord.runs('talker') or [None])[0]), 15, 'the run to start')
+    wait_until(lambda: coord.ok('logs', run['id']).out == 'one\n', 15, 'its first line, relayed')
+    follow = subprocess.Popen([ctx.jobctl_path, '--socket', coord.socket, 'logs', run['id'], '--follow'],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ctx.on_cleanup(follow.kill)
+    ctx.check(follow.stdout.readline() == 'one\n', 'logs --follow prints what it has so far')
+    with open(gate, 'w') as f:
+        f.write('two? no: ')
+    out, err = follow.communicate(timeout=h.scaled(15))
+    ctx.check(follow.returncode == 0 and out == 'two? no: two\n', f'and the rest, then ends: {out!r} {err!r}')
+    ctx.check(coord.ok('logs', run['id'], '--stderr').out == 'err\n', 'and --stderr')
 
 
 def test_stopped_worker_loses_its_run_and_kills_it_when_continued(ctx):
@@ -194,6 +216,7 @@ def test_drain(ctx):
 if __name__ == '__main__':
     h.main('a coordinator and its workers', [
         test_runs_spread_by_load_and_tags,
+        test_logs_of_a_remote_run_follow_it,
         test_stopped_worker_loses_its_run_and_kills_it_when_continued,
         test_coordinator_kill9_and_restart_adopts_running_runs,
         test_wrong_token_is_refused,

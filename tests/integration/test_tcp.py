@@ -53,6 +53,13 @@ def test_jobctl_over_tcp(ctx):
     listed = remote(ctx, address, path, '--json', 'list')
     ctx.check(listed.rc == 0 and '"far"' in listed.out, f'list over tcp: {listed.describe()}')
     ctx.check(any(job['name'] == 'far' for job in j.json('list')), 'the same jobd answers on its Unix socket')
+    runs = remote(ctx, address, path, '--json', 'runs', 'far')
+    run_id = __import__('json').loads(runs.out)[0]['id']
+    logs = remote(ctx, address, path, 'logs', run_id)
+    ctx.check(logs.rc == 0 and logs.out == '', f'logs over tcp come through jobd: {logs.describe()}')
+    j.submit('--name', 'talks', '--wait', '--', 'sh', '-c', 'echo hello over tcp')
+    logs = remote(ctx, address, path, 'logs', 'talks')
+    ctx.check(logs.rc == 0 and logs.out == 'hello over tcp\n', f'logs over tcp: {logs.describe()}')
     env = dict(os.environ, JOBCTL_SERVER=address, JOBCTL_TOKEN_FILE=path)
     r = run_jobctl(ctx.jobctl_path, ['runs', 'far'], env=env)
     ctx.check(r.rc == 0 and 'succeeded' in r.out, f'$JOBCTL_SERVER and $JOBCTL_TOKEN_FILE: {r.describe()}')

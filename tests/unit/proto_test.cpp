@@ -1,6 +1,7 @@
 // Framing and the JSON codec of the wire protocol.
 #include <doctest/doctest.h>
 
+#include "proto/base64.hpp"
 #include "proto/codec.hpp"
 #include "proto/protocol.hpp"
 #include "time/rfc3339.hpp"
@@ -363,4 +364,20 @@ TEST_CASE("jobs show their tasks and after dependencies, runs their parent and t
   Json task_run = job::proto::run_to_json(run, job, utc);
   CHECK(task_run["parent"] == "r11");
   CHECK(task_run["task"] == "a");
+}
+
+TEST_CASE("base64: RFC 4648's vectors, every byte, and garbage refused") {
+  using job::proto::base64_decode;
+  using job::proto::base64_encode;
+  const std::pair<const char*, const char*> vectors[] = {{"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},
+                                                         {"foo", "Zm9v"},  {"foob", "Zm9vYg=="},  {"fooba", "Zm9vYmE="},
+                                                         {"foobar", "Zm9vYmFy"}};
+  for (const auto& [plain, encoded] : vectors) {
+    CHECK(base64_encode(plain) == encoded);
+    CHECK(base64_decode(encoded) == std::string(plain));
+  }
+  std::string all;
+  for (int c = 0; c < 256; ++c) all += static_cast<char>(c);
+  CHECK(base64_decode(base64_encode(all)) == all);
+  for (const char* bad : {"Zg=", "Z===", "Zm9v!A==", "=Zm9", "Zg==Zg=="}) CHECK_FALSE(base64_decode(bad));
 }
