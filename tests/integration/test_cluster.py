@@ -194,6 +194,94 @@ def test_coordinator_kill9_and_restart_adopts_running_runs(ctx):
     ctx.check(len(lines) == 4 and len(set(lines)) == 4, f'none lost, none run twice: {lines}')
 
 
+class Namespace:
+    """A network namespace joined to this one by a veth pair: the host end
+    10.213.N.1, the namespace's 10.213.N.2. cut() and heal() take the link
+    down and up: a partition."""
+
+    def __init__(self, ctx):
+        n = os.getpid() % 200 + 20
+        self.name = f'jobdtest{os.getpid()}'
+        self.host_if, self.ns_if = f'jh{os.getpid() % 100000}', f'jw{os.getpid() % 100000}'
+        self.host_ip, self.ns_ip = f'10.213.{n}.1', f'10.213.{n}.2'
+        ctx.on_cleanup(self.remove)
+        for cmd in (['ip', 'netns', 'add', self.name],
+                    ['ip', 'link', 'add', self.host_if, 'type', 'veth', 'peer', 'name', self.ns_if],
+                    ['ip', 'link', 'set', self.ns_if, 'netns', self.name],
+                    ['ip', 'addr', 'add', f'{self.host_ip}/24', 'dev', self.host_if],
+                    ['ip', 'link', 'set', self.host_if, 'up'],
+                    ['ip', 'netns', 'exec', self.name, 'ip', 'addr', 'add', f'{self.ns_ip}/24', 'dev', self.ns_if],
+                    ['ip', 'netns', 'exec', self.name, 'ip', 'link', 'set', self.ns_if, 'up'],
+                    ['ip', 'netns', 'exec', self.name, 'ip', 'link', 'set', 'lo', 'up']):
+            subprocess.run(cmd, check=True, capture_output=True)
+
+    def cut(self):
+        subprocess.run(['ip', 'link', 'set', self.host_if, 'down'], check=True)
+
+    def heal(self):
+        subprocess.run(['ip', 'link', 'set', self.host_if, 'up'], check=True)
+
+    def remove(self):
+        subprocess.run(['ip', 'link', 'del', self.host_if], capture_output=True)
+        subprocess.run(['ip', 'netns', 'del', self.name], capture_output=True)
+
+
+def netns_works():
+    if os.geteuid() != 0:
+        return 'not root'
+    probe = f'jobdprobe{os.getpid()}'
+    r = subprocess.run(['ip', 'netns', 'add', probe], capture_output=True, text=True)
+    if r.returncode != 0:
+        return f'ip netns add: {r.stderr.strip()}'
+    subprocess.run(['ip', 'netns', 'del', probe], capture_output=True)
+    return None
+
+
+class NsWorker(Worker):
+    """A worker inside a network namespace."""
+
+    def __init__(self, ctx, coordinator, address, name, ns, **kw):
+        super().__init__(ctx, coordinator, address, name, **kw)
+        self.ns = ns
+
+    def command(self):
+        return ['ip', 'netns', 'exec', self.ns.name] + super().command()
+
+
+def test_partition_with_network_namespaces(ctx):
+    why = netns_works()
+    if why:
+        print(f'   (skipped: network namespaces do not work here: {why}; SIGSTOP stands in for a partition)')
+        return
+    ns = Namespace(ctx)
+    token = token_file(ctx)
+    # The coordinator listens on the veth's host end: reachable from both sides.
+    config = f'slots = 0\nlisten = "{ns.host_ip}:0"\ntoken_file = "{token}"\nname = "coord"\n' + HEALTH
+    coord = ctx.jobd(slots=None, config=config)
+    address = coord.status()['listen']
+    far = NsWorker(ctx, coord, address, 'far', ns, slots=1, token_path=token).start()
+    marker = os.path.join(ctx.tempdir(), 'marker')
+    m = ctx.marker()
+    coord.submit('--name', 'cut-off', '--node', 'far', '--retries', '0', '--shell',
+                 f'echo $JOBD_RUN_ID >> {marker}; sleep {m}')
+    run = wait_until(lambda: (lambda r: r if r and r['state'] == 'running' else None)(
+        (coord.runs('cut-off') or [None])[0]), 15, 'the run to start on the far worker')
+    wait_until(lambda: len(pids_with(m)) == 1, 15, 'its process to run')
+    ns.cut()
+    try:
+        lost = wait_until(lambda: (lambda r: r if r['state'] == 'lost' else None)(coord.run(run['id'])), 15,
+                          'the cut-off worker\'s run to be lost')
+        ctx.check('its lease expired' in lost['reason'], f'lost with its lease: {lost}')
+        # The worker, cut off, fenced itself: no process of the run is left.
+        wait_until(lambda: not pids_with(m), 15, 'the cut-off worker to kill its run')
+        ctx.check('killing its runs' in far.log(), f'it says why\n{far.log_tail()}')
+    finally:
+        ns.heal()
+    wait_until(lambda: any(w['name'] == 'far' and w['state'] == 'ready' and w['connected']
+                           for w in coord.json('workers')), 30, 'the worker to come back after the partition')
+    ctx.check(marker_lines(marker) == [run['id']], f'the run ran once: {marker_lines(marker)}')
+
+
 def test_wrong_token_is_refused(ctx):
     coord, address, _ = cluster(ctx, workers=())
     bad = Worker(ctx, coord, address, 'intruder', token_path=token_file(ctx, 'not-the-cluster-token-at-all'))
@@ -219,6 +307,7 @@ if __name__ == '__main__':
         test_logs_of_a_remote_run_follow_it,
         test_stopped_worker_loses_its_run_and_kills_it_when_continued,
         test_coordinator_kill9_and_restart_adopts_running_runs,
+        test_partition_with_network_namespaces,
         test_wrong_token_is_refused,
         test_drain,
     ])
