@@ -28,10 +28,11 @@ void list_workers() {
     if (w["local"].get<bool>()) name += " (coordinator)";
     rows.push_back({name, w["state"].get<std::string>(),
                     fmt::format("{}/{}", w["used"].get<int>(), w["slots"].get<int>()),
+                    w["load"].is_number() ? fmt::format("{:.2f}", w["load"].get<double>()) : "-",
                     w["last_heartbeat"].is_string() ? short_time(w["last_heartbeat"]) : "-",
                     tags.empty() ? "-" : fmt::format("{}", fmt::join(tags, ","))});
   }
-  print_table({"NAME", "STATE", "SLOTS", "LAST HEARTBEAT", "TAGS"}, rows);
+  print_table({"NAME", "STATE", "SLOTS", "LOAD", "LAST HEARTBEAT", "TAGS"}, rows);
 }
 
 void set_drained(const std::string& worker, bool drained) {

@@ -99,6 +99,7 @@ void Server::op_heartbeat(Session& s, const proto::Json& id, const proto::Json& 
   if (!held) return send(s.id, error_body(id, held.error()));
   auto revoke = sched_.worker_heartbeat(s.worker, *held, req.value("seen_epoch", uint64_t{0}), now());
   if (!revoke) return send(s.id, error_body(id, revoke.error()));
+  if (req.contains("load") && req["load"].is_number()) sched_.set_worker_load(s.worker, req["load"].get<double>());
   for (const sched::Lease& l : *revoke)
     log(Level::warning, "jobd: worker {} holds {} epoch {}, which is not its lease: told to kill it", s.worker,
         sched::run_ref(l.run), l.epoch);
@@ -136,6 +137,7 @@ void Server::op_workers(Session& s, const proto::Json& id, const proto::Json&) {
                     {"state", sched::name(sched_.workers().state(w, t))},
                     {"slots", w.spec.slots},
                     {"used", w.used},
+                    {"load", w.local ? proto::Json(nullptr) : proto::Json(w.load)},
                     {"last_heartbeat", w.local ? proto::Json(nullptr)
                                                : proto::Json(job::time::format_rfc3339(w.last_heartbeat, zone_))},
                     {"tags", w.spec.tags},

@@ -201,6 +201,11 @@ std::string Registry::render(const Gauges& g) const {
                      sched::JobState::deleted})
     w.sample("jobd_jobs", {{"state", sched::name(state)}},
              static_cast<double>(g.jobs_by_state[static_cast<size_t>(state)]));
+  w.family("jobd_stale_reports_total", "counter", "Workers' reports refused because their lease was not current.");
+  w.sample("jobd_stale_reports_total", {}, static_cast<double>(g.stale_reports));
+  w.family("jobd_workers", "gauge", "Workers registered, by whether they take runs now.");
+  w.sample("jobd_workers", {{"state", "ready"}}, static_cast<double>(g.workers_ready));
+  w.sample("jobd_workers", {{"state", "other"}}, static_cast<double>(g.workers_other));
   w.family("jobd_event_subscribers", "gauge", "Clients following the event stream (jobctl events --follow).");
   w.sample("jobd_event_subscribers", {}, static_cast<double>(g.event_subscribers));
   w.family("jobd_notifications_total", "counter",

@@ -73,6 +73,8 @@ struct Gauges {
   std::array<size_t, 4> jobs_by_state{};                      // by JobState
   int64_t resident_bytes = 0;
   size_t event_subscribers = 0;
+  int64_t stale_reports = 0;  // workers' reports refused for a stale lease
+  size_t workers_ready = 0, workers_other = 0;
   // From the notifier thread's counts: sent and failed only grow.
   uint64_t notifications_sent = 0, notifications_failed = 0, notifications_pending = 0;
 };

@@ -60,6 +60,12 @@ std::string Server::render_metrics() const {
   }
   sched_.for_each_job([&](const sched::Job& j) { ++g.jobs_by_state[static_cast<size_t>(j.state)]; });
   g.resident_bytes = metrics::resident_memory_bytes();
+  g.stale_reports = stale_reports_;
+  const auto t = now();
+  sched_.workers().for_each([&](const sched::Worker& w) {
+    if (w.local) return;
+    ++(sched_.workers().state(w, t) == sched::WorkerState::ready ? g.workers_ready : g.workers_other);
+  });
   // A subscriber whose client left is pruned at the next event; not counted.
   g.event_subscribers = static_cast<size_t>(std::count_if(
       subscribers_.begin(), subscribers_.end(), [&](const Subscriber& sub) { return sessions_.contains(sub.session); }));

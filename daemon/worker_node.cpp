@@ -353,7 +353,10 @@ void WorkerNode::tick() {
   }
   if (!connected_ || heartbeat_in_flight_ || now - last_acked_sent_ < heartbeat_) return;
   heartbeat_in_flight_ = true;
-  send({{"op", "heartbeat"}, {"leases", leases()}, {"seen_epoch", seen_epoch_}}, [this, now](const proto::Json& r) {
+  double load[1] = {0};
+  getloadavg(load, 1);
+  send({{"op", "heartbeat"}, {"leases", leases()}, {"seen_epoch", seen_epoch_}, {"load", load[0]}},
+       [this, now](const proto::Json& r) {
     heartbeat_in_flight_ = false;
     if (!r.value("ok", false))  // the coordinator restarted and forgot us: register again
       return disconnect("heartbeat refused: " + r["error"].value("message", std::string()));

@@ -122,6 +122,9 @@ class Scheduler {
   std::optional<Error> worker_exited(const std::string& worker, Lease lease, std::optional<int> exit_code,
                                      int signal, time::Instant now);
   std::optional<Error> drain_worker(const std::string& worker, bool drained);
+  void set_worker_load(const std::string& worker, double load) {
+    if (Worker* w = workers_.find(worker)) w->load = load;
+  }
   const Workers& workers() const { return workers_; }
 
   // Stop: every running process group gets SIGTERM now and SIGKILL after the

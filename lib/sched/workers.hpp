@@ -53,6 +53,7 @@ struct Worker {
   int used = 0;           // runs leased to it now: runs.size()
   std::set<int64_t> runs;  // those runs
   uint64_t assigned = 0;  // runs ever assigned to it: ties go to the one given fewer
+  double load = 0;        // its 1-minute load average, as its last heartbeat said (shown, not used)
   size_t position = 0;    // among all workers, for the registry (Workers::at)
 };
 

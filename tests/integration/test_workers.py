@@ -253,6 +253,7 @@ def test_silent_worker_loses_its_lease_and_the_run_is_retried_elsewhere(ctx):
     ctx.check(beat.get('revoke') == [{'run': first['run'], 'epoch': first['epoch']}],
               f'its heartbeat is told to kill the run: {beat}')
     ctx.check('report refused: stale lease' in j.log(), f'the refusal is logged\n{j.log_tail()}')
+    ctx.check(j.status()['stale_reports'] == 1, f'and counted: {j.status()}')
     ok = b.report(retry['run'])
     ctx.check(ok.get('ok') is True and j.run(retry['run'])['state'] == 'succeeded', f'the retry ends: {ok}')
 
