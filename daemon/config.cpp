@@ -196,6 +196,7 @@ job::Result<Options> load_options(const CommandLine& command_line) {
   o.socket_path = command_line.socket_path.value_or("");
   o.jobs_dir = command_line.jobs_dir.value_or("");
   o.metrics_listen = command_line.metrics_listen.value_or("");
+  o.supervise = command_line.supervise;
   try {
     if (!command_line.config_path.empty()) read_file(command_line.config_path, command_line, o);
   } catch (const Invalid& e) {

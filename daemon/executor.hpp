@@ -3,6 +3,11 @@
 // in a new session so that the run's whole process tree can be signalled, with
 // stdout and stderr opened as files for the child: no pipe, no descriptor kept
 // in jobd per running job.
+//
+// Optionally through jobd-supervise (daemon/supervise/main.cpp), which then
+// leads the session and starts the command itself: the run then dies with
+// jobd, even by kill -9. Off for the single-node daemon, whose runs must
+// outlive it to be adopted after a restart; meant for workers.
 #pragma once
 
 #include <sys/types.h>
@@ -19,6 +24,11 @@ namespace jobd {
 struct Spawned {
   pid_t pid;
   int64_t start_ticks;  // from /proc/PID/stat: with the pid, names the process
+  // Non-empty: jobd-supervise (process `pid`) could not start the command,
+  // for this reason ("cannot start: ..."), and is exiting. The run failed to
+  // start, as when jobd's own posix_spawn fails; the pid is still a child to
+  // reap.
+  std::string not_started;
 };
 
 struct LogPaths {
@@ -33,13 +43,22 @@ struct SpawnRequest {
   std::vector<std::string> env;
   std::string cwd;
   LogPaths logs;
+  std::string supervisor;  // jobd-supervise's path; empty: the command is spawned directly
 };
 
 SpawnRequest spawn_request(const job::sched::Job& job, const job::sched::TaskSpec* task,
                            const job::sched::Run& run, const LogPaths& logs, const job::time::Zone& zone);
 
 // Starts the process. Thread-safe: it touches nothing but its argument.
+// Through a supervisor it returns once the supervisor has started the
+// command (or failed to): it reads the supervisor's report pipe, so a spawn
+// costs the supervisor's exec and the command's, one after the other.
 job::Result<Spawned> spawn(const SpawnRequest& request);
+
+// Where jobd-supervise is: beside jobd's own executable (the build tree),
+// else where it is installed (JOBD_SUPERVISE_PATH, libexecdir). Empty if
+// neither is executable.
+std::string find_supervisor();
 
 // The start time of a process in clock ticks since boot, or 0 if it is gone.
 int64_t process_start_ticks(pid_t pid);

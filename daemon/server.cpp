@@ -233,6 +233,13 @@ std::optional<Error> Server::start() {
     return Error{Errc::internal, fmt::format("cannot listen on {}: {}", listening_on, uv_strerror(rc))};
   listening_ = true;
 
+  if (options_.supervise) {
+    supervisor_ = find_supervisor();
+    if (supervisor_.empty())
+      return Error{Errc::internal,
+                   "--supervise: jobd-supervise is neither beside jobd nor at " JOBD_SUPERVISE_PATH};
+    log(Level::info, "jobd: runs start under {}", supervisor_);
+  }
   spawner_ = std::make_unique<Spawner>(loop_, [this](SpawnResult r) { on_spawned(std::move(r)); });
   uv_check_init(loop_, &check_);
   check_.data = this;
@@ -370,7 +377,10 @@ void Server::start_runs(const std::vector<int64_t>& ids) {
       const auto due = run->retry_at.value_or(run->scheduled_at);  // a retry is due at its retry time
       metrics_.run_started(std::chrono::duration<double>(*run->started_at - due).count());
     }
-    spawner_->submit(spawn_request(*sched_.job(run->job), sched_.task_of(*run), *run, log_paths(id), zone_));
+    SpawnRequest request =
+        spawn_request(*sched_.job(run->job), sched_.task_of(*run), *run, log_paths(id), zone_);
+    request.supervisor = supervisor_;
+    spawner_->submit(std::move(request));
   }
 }
 
@@ -379,6 +389,12 @@ void Server::on_spawned(SpawnResult result) {
   const int64_t id = result.run;
   if (!result.spawned) return sched_.start_failed(id, result.spawned.error().message, t);
   const pid_t pid = result.spawned->pid;
+  if (!result.spawned->not_started.empty()) {
+    // The supervisor that could not start the command is exiting: reap it
+    // quietly. A pid kept in early_exits_ could be taken for a later run's.
+    if (!early_exits_.erase(pid)) failed_supervisors_.insert(pid);
+    return sched_.start_failed(id, std::move(result.spawned->not_started), t);
+  }
   pids_[pid] = id;
   sched_.started(id, pid, result.spawned->start_ticks);
   ++runs_started_;
@@ -467,6 +483,8 @@ void Server::on_sigchld() {
     waitpid(pid, &status, 0);
     if (run)
       record_exit(it->second, pid, status, t);
+    else if (failed_supervisors_.erase(pid))
+      continue;
     else if (notifications_->child_exited(pid, status))
       continue;  // a sendmail or exec notifier
     else if (spawner_->in_flight() > 0)

@@ -164,6 +164,10 @@ class Server {
   std::unique_ptr<NotifyQueue> notifications_;
   // Children reaped before the spawner told us whose they were: pid -> status.
   std::unordered_map<pid_t, int> early_exits_;
+  // With --supervise: jobd-supervise's path (empty: runs are spawned directly),
+  // and the supervisors that could not start their command, not yet reaped.
+  std::string supervisor_;
+  std::set<pid_t> failed_supervisors_;
   std::unordered_map<int64_t, uv_poll_t*> adopted_;       // run -> pidfd watch, after a restart
   std::vector<Reply> pending_;                            // sent once the turn's commit succeeds
   std::set<int64_t> unsaved_jobs_, unsaved_runs_;         // a failed commit's changes, retried
