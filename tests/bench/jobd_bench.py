@@ -348,6 +348,9 @@ def bench_supervise():
         report("  through jobd-supervise", round(sup), "spawns/s",
                f"median of {rounds}: {', '.join(str(x) for x in r['supervised_per_s'])}")
         report("  supervised / bare", round(sup / bare, 3), "", "target >= 0.9")
+        bare_cpu, sup_cpu = statistics.median(r["bare_cpu_us"]), statistics.median(r["supervised_cpu_us"])
+        report("  CPU per run, bare -> supervised", f"{bare_cpu:.0f}->{sup_cpu:.0f}", "us",
+               f"ours and the children's; bare/supervised = {bare_cpu / sup_cpu:.3f}")
     n, p = (2000 if QUICK else 5000), 8
     rates = {False: [], True: []}
     for _ in range(rounds):

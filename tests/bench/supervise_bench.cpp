@@ -8,7 +8,10 @@
 //
 // One thread spawns, as jobd's Spawner does, keeping at most P runs alive
 // (jobd's slots) and reaping them with waitpid; the rate is runs started and
-// reaped per second. Prints a table, or with --json one line per P.
+// reaped per second. Also the CPU time per run (ours and our children's,
+// from getrusage): on a shared machine it drifts less than the rate does.
+// Prints a table, or with --json one line per P.
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -25,8 +28,25 @@ extern char** environ;
 
 namespace {
 
-double run_round(const jobd::SpawnRequest& request, int count, int parallel) {
+struct Round {
+  double per_s;       // runs started and reaped per second
+  double cpu_us_per;  // CPU time per run, ours and the children's
+};
+
+double cpu_seconds() {
+  double total = 0;
+  for (int who : {RUSAGE_SELF, RUSAGE_CHILDREN}) {
+    rusage u{};
+    getrusage(who, &u);
+    for (const timeval& t : {u.ru_utime, u.ru_stime})
+      total += static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  }
+  return total;
+}
+
+Round run_round(const jobd::SpawnRequest& request, int count, int parallel) {
   const auto start = std::chrono::steady_clock::now();
+  const double cpu_start = cpu_seconds();
   int alive = 0;
   for (int i = 0; i < count; ++i) {
     while (alive >= parallel) {
@@ -47,7 +67,8 @@ double run_round(const jobd::SpawnRequest& request, int count, int parallel) {
     int status = 0;
     if (waitpid(-1, &status, 0) > 0) --alive;
   }
-  return count / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return {count / wall, (cpu_seconds() - cpu_start) / count * 1e6};
 }
 
 double median(std::vector<double> v) {
@@ -96,19 +117,26 @@ int main(int argc, char** argv) {
   for (int parallel : parallels) {
     run_round(bare, count / 10, parallel);  // warm the page cache and the allocator
     run_round(supervised, count / 10, parallel);
-    std::vector<double> b, s;
+    std::vector<double> b, s, bcpu, scpu;
     for (int r = 0; r < rounds; ++r) {
-      b.push_back(run_round(bare, count, parallel));
-      s.push_back(run_round(supervised, count, parallel));
+      const Round rb = run_round(bare, count, parallel), rs = run_round(supervised, count, parallel);
+      b.push_back(rb.per_s);
+      s.push_back(rs.per_s);
+      bcpu.push_back(rb.cpu_us_per);
+      scpu.push_back(rs.cpu_us_per);
     }
     const double mb = median(b), ms = median(s);
     if (json) {
-      std::printf("{\"parallel\":%d,\"count\":%d,\"bare_per_s\":[%s],\"supervised_per_s\":[%s]}\n", parallel,
-                  count, list(b).c_str(), list(s).c_str());
+      std::printf(
+          "{\"parallel\":%d,\"count\":%d,\"bare_per_s\":[%s],\"supervised_per_s\":[%s],\"bare_cpu_us\":[%s],"
+          "\"supervised_cpu_us\":[%s]}\n",
+          parallel, count, list(b).c_str(), list(s).c_str(), list(bcpu).c_str(), list(scpu).c_str());
     } else {
       std::printf("%-34s %10.0f %12.0f  %.3f\n", ("  at most " + std::to_string(parallel) + " alive").c_str(),
                   mb, ms, ms / mb);
       std::printf("    rounds: bare %s; supervised %s\n", list(b).c_str(), list(s).c_str());
+      std::printf("    CPU per run, median: bare %.0f us, supervised %.0f us (%.3f)\n", median(bcpu), median(scpu),
+                  median(bcpu) / median(scpu));
     }
     std::fflush(stdout);
   }
