@@ -78,29 +78,6 @@ std::vector<std::string> environment(const job::sched::Job& job, const job::sche
 // Where jobd-supervise finds its report pipe (see daemon/supervise/main.cpp).
 constexpr int kReportFd = 3;
 
-// Both ends of a pipe, closed however we leave.
-struct ReportPipe {
-  int fds[2] = {-1, -1};
-  ReportPipe() = default;
-  ~ReportPipe() {
-    for (int fd : fds)
-      if (fd >= 0) close(fd);
-  }
-  ReportPipe(const ReportPipe&) = delete;
-  ReportPipe& operator=(const ReportPipe&) = delete;
-};
-
-// The reason a run did not start, from posix_spawn's error. ENOENT names the
-// program, unless the working directory is what is missing.
-std::string cannot_start(int error, const std::string& program, const std::string& cwd) {
-  std::string what = std::strerror(error);
-  if (error == ENOENT && !cwd.empty() && access(cwd.c_str(), X_OK) != 0)
-    what = "working directory " + cwd + ": " + what;
-  else if (error == ENOENT || error == EACCES)
-    what = program + ": " + what;
-  return "cannot start: " + what;
-}
-
 std::vector<char*> pointers(std::vector<std::string>& strings) {
   std::vector<char*> p;
   p.reserve(strings.size() + 1);
@@ -117,7 +94,7 @@ SpawnRequest spawn_request(const job::sched::Job& job, const job::sched::TaskSpe
   const std::string& shell = task ? task->shell : job.spec.shell;
   const std::string& cwd = task && !task->cwd.empty() ? task->cwd : job.spec.cwd;
   return {run.id, argv.empty() ? std::vector<std::string>{"/bin/sh", "-c", shell} : argv,
-          environment(job, task, run, zone), cwd, logs, {}};
+          environment(job, task, run, zone), cwd, logs, {}, -1};
 }
 
 job::Result<Spawned> spawn(const SpawnRequest& request) {
@@ -133,14 +110,10 @@ job::Result<Spawned> spawn(const SpawnRequest& request) {
   posix_spawnattr_setsigdefault(&s.attr, &all);
   posix_spawnattr_setsigmask(&s.attr, &none);
   posix_spawnattr_setflags(&s.attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-  ReportPipe report;
-  if (!request.supervisor.empty()) {
-    if (pipe2(report.fds, O_CLOEXEC) != 0)
-      return job::Error{job::Errc::internal, std::string("cannot start: pipe: ") + std::strerror(errno)};
-    // dup2 leaves the supervisor's copy open across its exec (ours are
-    // close-on-exec); first, in case the pipe took a descriptor below 3.
-    posix_spawn_file_actions_adddup2(&s.actions, report.fds[1], kReportFd);
-  }
+  if (!request.supervisor.empty() && request.report_fd >= 0)
+    // dup2 leaves the supervisor's copy open across its exec (jobd's is
+    // close-on-exec); first, in case the pipe has a descriptor below 3.
+    posix_spawn_file_actions_adddup2(&s.actions, request.report_fd, kReportFd);
   posix_spawn_file_actions_addopen(&s.actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&s.actions, 1, logs.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND,
                                    0640);
@@ -149,9 +122,10 @@ job::Result<Spawned> spawn(const SpawnRequest& request) {
   if (!request.cwd.empty()) posix_spawn_file_actions_addchdir_np(&s.actions, request.cwd.c_str());
 
   std::vector<std::string> argv = request.argv;
-  if (!request.supervisor.empty())
-    argv.insert(argv.begin(), {request.supervisor, "--parent", std::to_string(getpid()), "--report-fd",
-                               std::to_string(kReportFd), "--"});
+  if (!request.supervisor.empty()) {
+    argv.insert(argv.begin(), {request.supervisor, "--parent", std::to_string(getpid()), "--"});
+    if (request.report_fd >= 0) argv.insert(argv.begin() + 3, {"--report-fd", std::to_string(kReportFd)});
+  }
   std::vector<std::string> env = request.env;
   auto argv_p = pointers(argv);
   auto env_p = pointers(env);
@@ -159,19 +133,17 @@ job::Result<Spawned> spawn(const SpawnRequest& request) {
   // glibc reports a failed exec (or chdir, or open) as posix_spawnp's result.
   const int rc = posix_spawnp(&pid, argv[0].c_str(), &s.actions, &s.attr, argv_p.data(), env_p.data());
   if (rc != 0) return job::Error{job::Errc::internal, cannot_start(rc, argv[0], request.cwd)};
-  if (request.supervisor.empty()) return Spawned{pid, process_start_ticks(pid), {}};
+  return Spawned{pid, process_start_ticks(pid)};
+}
 
-  // The supervisor writes the errno of a command it could not start, and
-  // closes the pipe once the command has started: end of file.
-  close(std::exchange(report.fds[1], -1));
-  int error = 0;
-  ssize_t n = 0;
-  do n = read(report.fds[0], &error, sizeof error);
-  while (n < 0 && errno == EINTR);
-  Spawned spawned{pid, process_start_ticks(pid), {}};
-  if (n == static_cast<ssize_t>(sizeof error) && error != 0)
-    spawned.not_started = cannot_start(error, request.argv[0], {});
-  return spawned;
+// ENOENT names the program, unless the working directory is what is missing.
+std::string cannot_start(int error, const std::string& program, const std::string& cwd) {
+  std::string what = std::strerror(error);
+  if (error == ENOENT && !cwd.empty() && access(cwd.c_str(), X_OK) != 0)
+    what = "working directory " + cwd + ": " + what;
+  else if (error == ENOENT || error == EACCES)
+    what = program + ": " + what;
+  return "cannot start: " + what;
 }
 
 std::string find_supervisor() {

@@ -24,11 +24,6 @@ namespace jobd {
 struct Spawned {
   pid_t pid;
   int64_t start_ticks;  // from /proc/PID/stat: with the pid, names the process
-  // Non-empty: jobd-supervise (process `pid`) could not start the command,
-  // for this reason ("cannot start: ..."), and is exiting. The run failed to
-  // start, as when jobd's own posix_spawn fails; the pid is still a child to
-  // reap.
-  std::string not_started;
 };
 
 struct LogPaths {
@@ -44,16 +39,23 @@ struct SpawnRequest {
   std::string cwd;
   LogPaths logs;
   std::string supervisor;  // jobd-supervise's path; empty: the command is spawned directly
+  // The write end of the pipe on which supervisors report a command they
+  // could not start (pid, errno: two ints), shared by all; -1: none.
+  int report_fd = -1;
 };
 
 SpawnRequest spawn_request(const job::sched::Job& job, const job::sched::TaskSpec* task,
                            const job::sched::Run& run, const LogPaths& logs, const job::time::Zone& zone);
 
 // Starts the process. Thread-safe: it touches nothing but its argument.
-// Through a supervisor it returns once the supervisor has started the
-// command (or failed to): it reads the supervisor's report pipe, so a spawn
-// costs the supervisor's exec and the command's, one after the other.
+// Through a supervisor it returns once the supervisor has exec'd, not the
+// command: whether the command started is known when the supervisor exits
+// (its report comes first), and the Spawner never waits for a second exec.
 job::Result<Spawned> spawn(const SpawnRequest& request);
+
+// The reason a run did not start, from posix_spawn's (or a supervisor's)
+// errno: "cannot start: PROGRAM: No such file or directory".
+std::string cannot_start(int error, const std::string& program, const std::string& cwd);
 
 // Where jobd-supervise is: beside jobd's own executable (the build tree),
 // else where it is installed (JOBD_SUPERVISE_PATH, libexecdir). Empty if

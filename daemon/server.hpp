@@ -116,6 +116,7 @@ class Server {
   void on_spawned(SpawnResult result);
   void on_sigchld();
   void record_exit(int64_t run, pid_t pid, int status, job::time::Instant t);
+  void read_start_errors();
   void on_adopted_exit(int64_t run);
   void finished(int64_t run);
   void arm_timer();
@@ -165,9 +166,11 @@ class Server {
   // Children reaped before the spawner told us whose they were: pid -> status.
   std::unordered_map<pid_t, int> early_exits_;
   // With --supervise: jobd-supervise's path (empty: runs are spawned directly),
-  // and the supervisors that could not start their command, not yet reaped.
+  // the pipe all supervisors report commands they could not start on (read
+  // end non-blocking, both close-on-exec), and the reports read: pid -> errno.
   std::string supervisor_;
-  std::set<pid_t> failed_supervisors_;
+  int reports_[2] = {-1, -1};
+  std::unordered_map<pid_t, int> start_errors_;
   std::unordered_map<int64_t, uv_poll_t*> adopted_;       // run -> pidfd watch, after a restart
   std::vector<Reply> pending_;                            // sent once the turn's commit succeeds
   std::set<int64_t> unsaved_jobs_, unsaved_runs_;         // a failed commit's changes, retried

@@ -16,12 +16,12 @@
 // Exit status: the command's; a command killed by a signal kills the
 // supervisor with the same signal, so that its parent's waitpid sees the
 // same WIFSIGNALED/WTERMSIG. A command that cannot be started: status 127, as
-// a shell's, with the reason on stderr, or, given --report-fd, the errno as
-// a native int on FD (and nothing on stderr). FD is closed as soon as the
-// command has been started, so its reader sees end of file: started. jobd
-// reads it, to fail such a run as it fails any spawn, with its reason,
-// rather than as a command that happened to exit 127. 125: bad usage, or
-// the parent already gone.
+// a shell's, with the reason on stderr, or, given --report-fd, our pid and
+// the errno as two native ints on FD, in one write (jobd's supervisors share
+// one pipe), before we exit. jobd reads it when it reaps us, to fail such a
+// run as it fails any spawn, with its reason, rather than as a command that
+// happened to exit 127. FD is closed once the command has started. 125: bad
+// usage, or the parent already gone.
 //
 // It costs an exec per run, so it is small and, on x86-64, built without a
 // C library (sys.hpp says why; docs/ARCHITECTURE.md, "Runs that die with
@@ -225,8 +225,9 @@ int supervise(int argc, char** argv, char** envp) {
   if (error != 0) {
     int status = 0;
     if (child > 0) sys::call(SYS_wait4, child, reinterpret_cast<long>(&status), 0, 0);
-    if (report_fd < 0 || sys::call(SYS_write, report_fd, reinterpret_cast<long>(&error), sizeof error) !=
-                              static_cast<long>(sizeof error))
+    const int report[2] = {static_cast<int>(sys::call(SYS_getpid)), error};
+    if (report_fd < 0 || sys::call(SYS_write, report_fd, reinterpret_cast<long>(report), sizeof report) !=
+                              static_cast<long>(sizeof report))
       say({"jobd-supervise: cannot start ", argv[command], ": ", describe(error), "\n"});
     return kExitCannotStart;
   }

@@ -54,9 +54,8 @@ Round run_round(const jobd::SpawnRequest& request, int count, int parallel) {
       if (waitpid(-1, &status, 0) > 0) --alive;
     }
     auto spawned = jobd::spawn(request);
-    if (!spawned || !spawned->not_started.empty()) {
-      std::fprintf(stderr, "supervise_bench: %s\n",
-                   spawned ? spawned->not_started.c_str() : spawned.error().message.c_str());
+    if (!spawned) {
+      std::fprintf(stderr, "supervise_bench: %s\n", spawned.error().message.c_str());
       std::exit(1);
     }
     ++alive;
@@ -106,7 +105,7 @@ int main(int argc, char** argv) {
   }
   if (parallels.empty()) parallels = {1, 8};
 
-  jobd::SpawnRequest bare{0, {"/bin/true"}, {}, "", {"/dev/null", "/dev/null"}, ""};
+  jobd::SpawnRequest bare{0, {"/bin/true"}, {}, "", {"/dev/null", "/dev/null"}, "", -1};
   for (char** e = environ; *e; ++e) bare.env.emplace_back(*e);
   jobd::SpawnRequest supervised = bare;
   supervised.supervisor = argv[1];

@@ -149,7 +149,7 @@ def test_missing_command_is_reported(ctx):
     ctx.check(rc == 127 and '/nonexistent/program' in err and 'No such file' in err,
               f'a missing command: status {rc} (expected 127), stderr {err!r}')
 
-    # On the report descriptor: the errno, and nothing on stderr.
+    # On the report descriptor: its pid and the errno, and nothing on stderr.
     r, w = os.pipe()
     p = subprocess.Popen([supervisor(ctx), '--report-fd', str(w), '--', '/nonexistent/program'], pass_fds=[w],
                          stderr=subprocess.PIPE)
@@ -157,7 +157,7 @@ def test_missing_command_is_reported(ctx):
     with os.fdopen(r, 'rb') as f:
         report = f.read()
     _, err = p.communicate(timeout=h.scaled(30))
-    ctx.check(report == struct.pack('i', errno.ENOENT), f'the report of a missing command: {report!r}')
+    ctx.check(report == struct.pack('ii', p.pid, errno.ENOENT), f'the report of a missing command: {report!r}')
     ctx.check(p.returncode == 127 and err == b'', f'reported: status {p.returncode}, stderr {err!r}')
 
     # A command that starts: end of file while it still runs, and the
