@@ -80,22 +80,34 @@ long number(const char* s) {
 }
 
 void say(std::initializer_list<const char*> parts) {
-  for (const char* p : parts) sys::call(SYS_write, 2, reinterpret_cast<long>(p), static_cast<long>(length(p)));
+  for (const char* p : parts)
+    sys::call(SYS_write, 2, reinterpret_cast<long>(p), static_cast<long>(length(p)));
 }
 
 const char* describe(int error) {
   switch (error) {
-    case ENOENT: return "No such file or directory";
-    case EACCES: return "Permission denied";
-    case ENOEXEC: return "Exec format error";
-    case ENOTDIR: return "Not a directory";
-    case ELOOP: return "Too many levels of symbolic links";
-    case ENAMETOOLONG: return "File name too long";
-    case E2BIG: return "Argument list too long";
-    case ENOMEM: return "Cannot allocate memory";
-    case ETXTBSY: return "Text file busy";
-    case EAGAIN: return "Resource temporarily unavailable";
-    default: return "error";
+    case ENOENT:
+      return "No such file or directory";
+    case EACCES:
+      return "Permission denied";
+    case ENOEXEC:
+      return "Exec format error";
+    case ENOTDIR:
+      return "Not a directory";
+    case ELOOP:
+      return "Too many levels of symbolic links";
+    case ENAMETOOLONG:
+      return "File name too long";
+    case E2BIG:
+      return "Argument list too long";
+    case ENOMEM:
+      return "Cannot allocate memory";
+    case ETXTBSY:
+      return "Text file busy";
+    case EAGAIN:
+      return "Resource temporarily unavailable";
+    default:
+      return "error";
   }
 }
 
@@ -129,7 +141,8 @@ int start_command(void* arg) {
   const char* name = start->argv[0];
   auto exec = [&](const char* path) {
     return static_cast<int>(-sys::call(SYS_execve, reinterpret_cast<long>(path),
-                                       reinterpret_cast<long>(start->argv), reinterpret_cast<long>(start->envp)));
+                                       reinterpret_cast<long>(start->argv),
+                                       reinterpret_cast<long>(start->envp)));
   };
   bool slash = false;
   for (const char* c = name; *c; ++c) slash = slash || *c == '/';
@@ -154,8 +167,10 @@ int start_command(void* arg) {
       for (const char* c = name; *c; ++c) path[n++] = *c;
       path[n] = '\0';
       error = exec(path);
-      if (error == EACCES) denied = true;
-      else if (error != ENOENT && error != ENOTDIR) break;
+      if (error == EACCES)
+        denied = true;
+      else if (error != ENOENT && error != ENOTDIR)
+        break;
     }
     if (!*end) break;
     dir = end + 1;
@@ -227,7 +242,7 @@ int supervise(int argc, char** argv, char** envp) {
     if (child > 0) sys::call(SYS_wait4, child, reinterpret_cast<long>(&status), 0, 0);
     const int report[2] = {static_cast<int>(sys::call(SYS_getpid)), error};
     if (report_fd < 0 || sys::call(SYS_write, report_fd, reinterpret_cast<long>(report), sizeof report) !=
-                              static_cast<long>(sizeof report))
+                             static_cast<long>(sizeof report))
       say({"jobd-supervise: cannot start ", argv[command], ": ", describe(error), "\n"});
     return kExitCannotStart;
   }

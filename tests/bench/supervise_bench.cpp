@@ -134,8 +134,8 @@ int main(int argc, char** argv) {
       std::printf("%-34s %10.0f %12.0f  %.3f\n", ("  at most " + std::to_string(parallel) + " alive").c_str(),
                   mb, ms, ms / mb);
       std::printf("    rounds: bare %s; supervised %s\n", list(b).c_str(), list(s).c_str());
-      std::printf("    CPU per run, median: bare %.0f us, supervised %.0f us (%.3f)\n", median(bcpu), median(scpu),
-                  median(bcpu) / median(scpu));
+      std::printf("    CPU per run, median: bare %.0f us, supervised %.0f us (%.3f)\n", median(bcpu),
+                  median(scpu), median(bcpu) / median(scpu));
     }
     std::fflush(stdout);
   }
