@@ -70,6 +70,9 @@ int main(int argc, char** argv) {
   app.add_option("--config", command_line.config_path, "a jobd.toml file")->check(CLI::ExistingFile);
   app.add_flag("--check-config", check_config,
                "check the options and jobd.toml, then exit (0: valid, 2: not)");
+  // Hidden: for tests and benchmarks, until workers start their runs this way.
+  app.add_flag("--supervise", command_line.supervise, "start runs under jobd-supervise: they die with jobd")
+      ->group("");
   app.set_version_flag("--version", JOBD_VERSION);
   try {
     app.parse(argc, argv);

@@ -40,6 +40,14 @@ WorkerNode::~WorkerNode() = default;
 int WorkerNode::run() {
   std::error_code ec;
   std::filesystem::create_directories(options_.state_dir + "/logs", ec);
+  // Every run under a supervisor: if this worker dies (kill -9), its runs die
+  // with it rather than go on while their retries run elsewhere.
+  supervisor_ = find_supervisor();
+  if (supervisor_.empty()) {
+    log(Level::error, "jobd: a worker needs jobd-supervise, which is neither beside jobd nor at {}",
+        JOBD_SUPERVISE_PATH);
+    return 1;
+  }
   spawner_ = std::make_unique<Spawner>(loop_, [this](SpawnResult r) { on_spawned(std::move(r)); });
   for (uv_timer_t* t : {&tick_timer_, &reconnect_timer_, &kill_timer_}) {
     uv_timer_init(loop_, t);
@@ -228,6 +236,7 @@ void WorkerNode::on_assign(const proto::Json& a) {
   r.cwd = a.value("cwd", std::string());
   const std::string base = fmt::format("{}/logs/{}", options_.state_dir, sched::run_ref(*run));
   r.logs = {base + ".out", base + ".err"};
+  r.supervisor = supervisor_;  // a command that cannot start exits 127, as in a shell
   log(Level::info, "jobd: worker {}: run {} of job {} (epoch {})", options_.name, sched::run_ref(*run),
       a.value("job_name", std::string()), epoch);
   spawner_->submit(std::move(r));

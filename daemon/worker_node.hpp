@@ -74,6 +74,7 @@ class WorkerNode {
 
   Options options_;
   std::string coordinator_;  // HOST:PORT
+  std::string supervisor_;   // jobd-supervise
   uv_loop_t* loop_;
   std::unique_ptr<Spawner> spawner_;
   uv_tcp_t* tcp_ = nullptr;  // the current connection, if any
