@@ -5,7 +5,9 @@ own state directory, driven with the real jobctl.
     test_cluster.py PATH/TO/jobd PATH/TO/jobctl [-k SUBSTRING]...
 
 Runs spread over the workers by load and by tags, and their output stays on
-the worker that ran them; a worker stopped (SIGSTOP) past down_after loses
+the worker that ran them (jobctl logs relays it); a worker killed with -9
+takes its run's processes with it (jobd-supervise) and the run is lost and
+retried on another worker; a worker stopped (SIGSTOP) past down_after loses
 its run, which is retried on another worker, and when it is continued it
 kills the run's process group itself; a coordinator killed with -9 and
 restarted adopts the runs its workers still run, so that no run is lost or
@@ -14,6 +16,7 @@ refused; drain. Health is judged fast here (heartbeat 0.2s, unhealthy 1s,
 down 2s). Waiting is polling with a deadline.
 """
 
+import errno
 import os
 import signal
 import subprocess
@@ -77,6 +80,20 @@ def cluster(ctx, workers=(('w1', 2, ()), ('w2', 2, ()), ('w3', 2, ('disk=ssd',))
     return coord, address, nodes
 
 
+def open_gate(gate, done, what):
+    """Ends the runs blocked in `cat GATE` until done(): each open for
+    writing (and close) gives the readers then waiting their end of file; a
+    run that reaches its open later is let through by a later one."""
+    def attempt():
+        try:
+            os.close(os.open(gate, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError as e:
+            if e.errno != errno.ENXIO:  # ENXIO: no reader at the moment
+                raise
+        return done()
+    wait_until(attempt, 15, what)
+
+
 def marker_lines(path):
     try:
         with open(path) as f:
@@ -96,9 +113,7 @@ def test_runs_spread_by_load_and_tags(ctx):
     for r in coord.runs():
         placed.setdefault(r['worker'], []).append(r['job_name'])
     ctx.check(sorted(len(v) for v in placed.values()) == [2, 2, 2], f'two runs on each worker (slots 2): {placed}')
-    with open(gate, 'w') as f:  # every reader gets its end of file
-        f.write('')
-    wait_until(lambda: all(r['state'] == 'succeeded' for r in coord.runs()), 15, 'every run to succeed')
+    open_gate(gate, lambda: all(r['state'] == 'succeeded' for r in coord.runs()), 'every run to succeed')
     coord.submit('--name', 'on-ssd', '--retries', '0', '--constraint', 'disk=ssd', '--shell', 'echo fast')
     ssd = wait_until(lambda: (lambda r: r if r['state'] == 'succeeded' else None)(coord.runs('on-ssd')[0]), 15,
                      'the ssd job to succeed')
@@ -156,6 +171,29 @@ def test_stopped_worker_loses_its_run_and_kills_it_when_continued(ctx):
     ctx.check(marker_lines(marker) == [first['id'], retry['id']], f'each attempt ran once: {marker_lines(marker)}')
 
 
+def test_worker_kill9_loses_its_run_which_dies_with_it(ctx):
+    coord, _, (w1, w2) = cluster(ctx, workers=(('w1', 1, ()), ('w2', 1, ())))
+    marker = os.path.join(ctx.tempdir(), 'marker')
+    m = ctx.marker()
+    coord.submit('--name', 'orphan', '--retries', '1', '--backoff', '100ms', '--jitter', '0', '--shell',
+                 f'echo $JOBD_RUN_ID >> {marker}; sleep {m}')
+    first = wait_until(lambda: (lambda r: r if r and r['state'] == 'running' else None)(
+        (coord.runs('orphan') or [None])[0]), 15, 'the run to start')
+    wait_until(lambda: len(pids_with(m)) == 1, 15, 'its process to run')
+    victim = w1 if first['worker'] == 'w1' else w2
+    victim.kill9()
+    # Its supervisor takes the run's process group down with the worker.
+    wait_until(lambda: not pids_with(m), 10, 'the dead worker\'s run to die with it')
+    lost = wait_until(lambda: (lambda r: r if r['state'] == 'lost' else None)(coord.run(first['id'])), 15,
+                      'the dead worker\'s run to be lost')
+    ctx.check('its lease expired' in lost['reason'], f'lost with its lease: {lost}')
+    retry = wait_until(lambda: (lambda rs: rs[0] if rs[0]['id'] != first['id'] and rs[0]['state'] == 'running'
+                                else None)(coord.runs('orphan')), 15, 'the retry to run')
+    ctx.check(retry['worker'] != victim.name and retry['attempt'] == 2, f'retried on the other worker: {retry}')
+    wait_until(lambda: len(pids_with(m)) == 1, 15, 'the retry\'s process')
+    ctx.check(marker_lines(marker) == [first['id'], retry['id']], f'each attempt ran once: {marker_lines(marker)}')
+
+
 def pids_with(marker):
     """The `sleep MARKER` processes."""
     out = []
@@ -186,10 +224,8 @@ def test_coordinator_kill9_and_restart_adopts_running_runs(ctx):
     wait_until(lambda: all(w['connected'] and w['used'] == 2 for w in coord.json('workers')), 15,
                'the workers to register again with their runs')
     ctx.check(all(r['state'] == 'running' for r in coord.runs()), f'every run adopted: {coord.runs()}')
-    with open(gate, 'w') as f:
-        f.write('')
-    wait_until(lambda: all(r['state'] == 'succeeded' for r in coord.runs()) and len(coord.runs()) == 4, 15,
-               'the four runs to succeed')
+    open_gate(gate, lambda: all(r['state'] == 'succeeded' for r in coord.runs()) and len(coord.runs()) == 4,
+              'the four runs to succeed')
     lines = marker_lines(marker)
     ctx.check(len(lines) == 4 and len(set(lines)) == 4, f'none lost, none run twice: {lines}')
 
@@ -307,6 +343,7 @@ if __name__ == '__main__':
         test_logs_of_a_remote_run_follow_it,
         test_stopped_worker_loses_its_run_and_kills_it_when_continued,
         test_coordinator_kill9_and_restart_adopts_running_runs,
+        test_worker_kill9_loses_its_run_which_dies_with_it,
         test_partition_with_network_namespaces,
         test_wrong_token_is_refused,
         test_drain,
