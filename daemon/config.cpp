@@ -112,6 +112,14 @@ void read_file(const std::string& path, const CommandLine& given, Options& o) {
                       (s ? d.error().message : fmt::format("expected a duration such as \"{}\"", example))};
       return *d;
     };
+    // A listening address's value ("" for none); `example` shows one.
+    const auto listen_address = [&](const char* example) {
+      auto s = value.value<std::string>();
+      if (!s) throw Invalid{fmt::format("{}: expected an address as a string, such as \"{}\"", at(), example)};
+      if (!s->empty())
+        if (auto addr = parse_listen_address(*s); !addr) throw Invalid{at() + ": " + addr.error().message};
+      return *s;
+    };
     if (key == "state_dir") {
       auto s = string("a directory");
       if (!given.state_dir) o.state_dir = s;
@@ -169,17 +177,11 @@ void read_file(const std::string& path, const CommandLine& given, Options& o) {
                         at(), s ? fmt::format("\"{}\"", *s) : std::string("the value"))};
       o.log_level = *level;
     } else if (key == "metrics_listen") {
-      auto s = value.value<std::string>();
-      if (!s) throw Invalid{at() + ": expected an address as a string, such as \"127.0.0.1:9465\""};
-      if (!s->empty())
-        if (auto addr = parse_listen_address(*s); !addr) throw Invalid{at() + ": " + addr.error().message};
-      if (!given.metrics_listen) o.metrics_listen = *s;
+      const std::string s = listen_address("127.0.0.1:9465");
+      if (!given.metrics_listen) o.metrics_listen = s;
     } else if (key == "listen") {
-      auto s = value.value<std::string>();
-      if (!s) throw Invalid{at() + ": expected an address as a string, such as \"0.0.0.0:7465\""};
-      if (!s->empty())
-        if (auto addr = parse_listen_address(*s); !addr) throw Invalid{at() + ": " + addr.error().message};
-      if (!given.listen) o.listen = *s;
+      const std::string s = listen_address("0.0.0.0:7465");
+      if (!given.listen) o.listen = s;
     } else if (key == "token_file") {
       auto s = value.value<std::string>();
       if (!s || s->empty()) throw Invalid{at() + ": expected a file name as a string"};
@@ -257,9 +259,11 @@ job::Result<Options> load_options(const CommandLine& command_line) {
   if (o.jobs_dir.empty()) o.jobs_dir = default_jobs_dir();
   o.state_dir = absolute(o.state_dir);
   o.jobs_dir = absolute(o.jobs_dir);
-  if (command_line.metrics_listen && !command_line.metrics_listen->empty())
-    if (auto addr = parse_listen_address(*command_line.metrics_listen); !addr)
-      return Error{Errc::invalid_argument, "--metrics-listen: " + addr.error().message};
+  for (const auto& [flag, address] : {std::pair{"--metrics-listen", &command_line.metrics_listen},
+                                      std::pair{"--listen", &command_line.listen}})
+    if (*address && !(*address)->empty())
+      if (auto addr = parse_listen_address(**address); !addr)
+        return Error{Errc::invalid_argument, std::string(flag) + ": " + addr.error().message};
   for (const std::string& tag : command_line.tags) {
     auto kv = parse_tag(tag);
     if (!kv) return Error{Errc::invalid_argument, "--tag: " + kv.error().message};
@@ -275,9 +279,6 @@ job::Result<Options> load_options(const CommandLine& command_line) {
                  fmt::format("name \"{}\": not a node name (letters, digits, '.', '_', '-'; set one with --name)", o.name)};
   if (!(o.heartbeat < o.unhealthy_after && o.unhealthy_after < o.down_after))
     return Error{Errc::invalid_argument, "heartbeat < unhealthy_after < down_after is needed"};
-  if (command_line.listen && !command_line.listen->empty())
-    if (auto addr = parse_listen_address(*command_line.listen); !addr)
-      return Error{Errc::invalid_argument, "--listen: " + addr.error().message};
   if (!o.token_file.empty()) {
     o.token_file = absolute(o.token_file);
     auto token = read_token_file(o.token_file);
