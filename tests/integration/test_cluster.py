@@ -143,25 +143,39 @@ def test_logs_of_a_remote_run_follow_it(ctx):
     ctx.check(coord.ok('logs', run['id'], '--stderr').out == 'err\n', 'and --stderr')
 
 
-def test_stopped_worker_loses_its_run_and_kills_it_when_continued(ctx):
-    coord, _, (w1, w2) = cluster(ctx, workers=(('w1', 1, ()), ('w2', 1, ())))
+def start_marked_run(ctx, coord, name):
+    """Submits job `name` (one retry, 100 ms apart): each attempt appends its
+    run id to a marker file, then sleeps under a unique marker. Returns its
+    first run once running, the marker file and the sleep's marker."""
     marker = os.path.join(ctx.tempdir(), 'marker')
     m = ctx.marker()
-    coord.submit('--name', 'moved', '--retries', '1', '--backoff', '100ms', '--jitter', '0', '--shell',
+    coord.submit('--name', name, '--retries', '1', '--backoff', '100ms', '--jitter', '0', '--shell',
                  f'echo $JOBD_RUN_ID >> {marker}; sleep {m}')
     first = wait_until(lambda: (lambda r: r if r and r['state'] == 'running' else None)(
-        (coord.runs('moved') or [None])[0]), 15, 'the run to start')
-    victim = w1 if first['worker'] == 'w1' else w2
-    other = w2 if victim is w1 else w1
+        (coord.runs(name) or [None])[0]), 15, 'the run to start')
+    return first, marker, m
+
+
+def lost_and_retried(ctx, coord, name, first, elsewhere):
+    """Waits for `first` to be lost with its lease, and its retry to run on
+    worker `elsewhere`; returns the retry."""
+    lost = wait_until(lambda: (lambda r: r if r['state'] == 'lost' else None)(coord.run(first['id'])), 15,
+                      f'the run of worker {first["worker"]} to be lost')
+    ctx.check('its lease expired' in lost['reason'], f'lost with its lease: {lost}')
+    retry = wait_until(lambda: (lambda rs: rs[0] if rs[0]['id'] != first['id'] and rs[0]['state'] == 'running'
+                                else None)(coord.runs(name)), 15, 'the retry to run')
+    ctx.check(retry['worker'] == elsewhere and retry['attempt'] == 2, f'retried on the other worker: {retry}')
+    return retry
+
+
+def test_stopped_worker_loses_its_run_and_kills_it_when_continued(ctx):
+    coord, _, (w1, w2) = cluster(ctx, workers=(('w1', 1, ()), ('w2', 1, ())))
+    first, marker, m = start_marked_run(ctx, coord, 'moved')
+    victim, other = (w1, w2) if first['worker'] == 'w1' else (w2, w1)
     wait_until(lambda: len(marker_lines(marker)) == 1, 15, 'the run to write its marker')
     os.kill(victim.pid, signal.SIGSTOP)
     try:
-        lost = wait_until(lambda: (lambda r: r if r['state'] == 'lost' else None)(coord.run(first['id'])), 15,
-                          'the stopped worker\'s run to be lost')
-        ctx.check('its lease expired' in lost['reason'], f'lost with its lease: {lost}')
-        retry = wait_until(lambda: (lambda rs: rs[0] if rs[0]['id'] != first['id'] and rs[0]['state'] == 'running'
-                                    else None)(coord.runs('moved')), 15, 'the retry to run')
-        ctx.check(retry['worker'] == other.name and retry['attempt'] == 2, f'retried on the other worker: {retry}')
+        retry = lost_and_retried(ctx, coord, 'moved', first, other.name)
     finally:
         os.kill(victim.pid, signal.SIGCONT)
     # Continued, the worker finds its lease gone and kills the run's process group.
@@ -173,23 +187,13 @@ def test_stopped_worker_loses_its_run_and_kills_it_when_continued(ctx):
 
 def test_worker_kill9_loses_its_run_which_dies_with_it(ctx):
     coord, _, (w1, w2) = cluster(ctx, workers=(('w1', 1, ()), ('w2', 1, ())))
-    marker = os.path.join(ctx.tempdir(), 'marker')
-    m = ctx.marker()
-    coord.submit('--name', 'orphan', '--retries', '1', '--backoff', '100ms', '--jitter', '0', '--shell',
-                 f'echo $JOBD_RUN_ID >> {marker}; sleep {m}')
-    first = wait_until(lambda: (lambda r: r if r and r['state'] == 'running' else None)(
-        (coord.runs('orphan') or [None])[0]), 15, 'the run to start')
+    first, marker, m = start_marked_run(ctx, coord, 'orphan')
     wait_until(lambda: len(pids_with(m)) == 1, 15, 'its process to run')
-    victim = w1 if first['worker'] == 'w1' else w2
+    victim, other = (w1, w2) if first['worker'] == 'w1' else (w2, w1)
     victim.kill9()
     # Its supervisor takes the run's process group down with the worker.
     wait_until(lambda: not pids_with(m), 10, 'the dead worker\'s run to die with it')
-    lost = wait_until(lambda: (lambda r: r if r['state'] == 'lost' else None)(coord.run(first['id'])), 15,
-                      'the dead worker\'s run to be lost')
-    ctx.check('its lease expired' in lost['reason'], f'lost with its lease: {lost}')
-    retry = wait_until(lambda: (lambda rs: rs[0] if rs[0]['id'] != first['id'] and rs[0]['state'] == 'running'
-                                else None)(coord.runs('orphan')), 15, 'the retry to run')
-    ctx.check(retry['worker'] != victim.name and retry['attempt'] == 2, f'retried on the other worker: {retry}')
+    retry = lost_and_retried(ctx, coord, 'orphan', first, other.name)
     wait_until(lambda: len(pids_with(m)) == 1, 15, 'the retry\'s process')
     ctx.check(marker_lines(marker) == [first['id'], retry['id']], f'each attempt ran once: {marker_lines(marker)}')
 
