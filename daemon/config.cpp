@@ -248,7 +248,6 @@ job::Result<Options> load_options(const CommandLine& command_line) {
   o.token_file = command_line.token_file.value_or("");
   o.name = command_line.name.value_or("");
   o.coordinator = command_line.join.value_or("");
-  o.supervise = command_line.supervise;
   try {
     if (!command_line.config_path.empty()) read_file(command_line.config_path, command_line, o);
   } catch (const Invalid& e) {

@@ -50,9 +50,6 @@ struct Options {
   // turned into spec fields (jobfile::defaults_from_keys): what every new or
   // updated job lacks, it takes from here.
   job::proto::Json defaults = job::proto::Json::object();
-  // Runs start under jobd-supervise and die with jobd (executor.hpp). Only
-  // from the hidden --supervise, for tests and benchmarks until workers use it.
-  bool supervise = false;
 };
 
 // What the command line said: a flag given wins over jobd.toml.
@@ -61,7 +58,6 @@ struct CommandLine {
   std::optional<std::string> state_dir, socket_path, jobs_dir, metrics_listen, listen, token_file, name, join;
   std::vector<std::string> tags;  // --tag K=V, each
   std::optional<int> slots;
-  bool supervise = false;
 };
 
 // The options of this command line and its jobd.toml. An error

@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <utility>
 #include <vector>
@@ -76,9 +75,6 @@ std::vector<std::string> environment(const job::sched::Job& job, const job::sche
   return env;
 }
 
-// Where jobd-supervise finds its report pipe (see daemon/supervise/main.cpp).
-constexpr int kReportFd = 3;
-
 std::vector<char*> pointers(std::vector<std::string>& strings) {
   std::vector<char*> p;
   p.reserve(strings.size() + 1);
@@ -95,7 +91,7 @@ SpawnRequest spawn_request(const job::sched::Job& job, const job::sched::TaskSpe
   const std::string& shell = task ? task->shell : job.spec.shell;
   const std::string& cwd = task && !task->cwd.empty() ? task->cwd : job.spec.cwd;
   return {run.id, argv.empty() ? std::vector<std::string>{"/bin/sh", "-c", shell} : argv,
-          environment(job, task, run, zone), cwd, logs, {}, -1};
+          environment(job, task, run, zone), cwd, logs};
 }
 
 job::Result<Spawned> spawn(const SpawnRequest& request) {
@@ -111,10 +107,6 @@ job::Result<Spawned> spawn(const SpawnRequest& request) {
   posix_spawnattr_setsigdefault(&s.attr, &all);
   posix_spawnattr_setsigmask(&s.attr, &none);
   posix_spawnattr_setflags(&s.attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-  if (!request.supervisor.empty() && request.report_fd >= 0)
-    // dup2 leaves the supervisor's copy open across its exec (jobd's is
-    // close-on-exec); first, in case the pipe has a descriptor below 3.
-    posix_spawn_file_actions_adddup2(&s.actions, request.report_fd, kReportFd);
   posix_spawn_file_actions_addopen(&s.actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&s.actions, 1, logs.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND,
                                    0640);
@@ -123,10 +115,6 @@ job::Result<Spawned> spawn(const SpawnRequest& request) {
   if (!request.cwd.empty()) posix_spawn_file_actions_addchdir_np(&s.actions, request.cwd.c_str());
 
   std::vector<std::string> argv = request.argv;
-  if (!request.supervisor.empty()) {
-    argv.insert(argv.begin(), {request.supervisor, "--parent", std::to_string(getpid()), "--"});
-    if (request.report_fd >= 0) argv.insert(argv.begin() + 3, {"--report-fd", std::to_string(kReportFd)});
-  }
   std::vector<std::string> env = request.env;
   auto argv_p = pointers(argv);
   auto env_p = pointers(env);
@@ -145,16 +133,6 @@ std::string cannot_start(int error, const std::string& program, const std::strin
   else if (error == ENOENT || error == EACCES)
     what = program + ": " + what;
   return "cannot start: " + what;
-}
-
-std::string find_supervisor() {
-  std::error_code ec;
-  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    const auto beside = self.parent_path() / "jobd-supervise";
-    if (access(beside.c_str(), X_OK) == 0) return beside;
-  }
-  return access(JOBD_SUPERVISE_PATH, X_OK) == 0 ? JOBD_SUPERVISE_PATH : "";
 }
 
 int64_t process_start_ticks(pid_t pid) {

@@ -2,12 +2,8 @@
 // does not grow with jobd's memory, unlike libuv 1.44's fork-based uv_spawn),
 // in a new session so that the run's whole process tree can be signalled, with
 // stdout and stderr opened as files for the child: no pipe, no descriptor kept
-// in jobd per running job.
-//
-// Optionally through jobd-supervise (daemon/supervise/main.cpp), which then
-// leads the session and starts the command itself: the run then dies with
-// jobd, even by kill -9. Off for the single-node daemon, whose runs must
-// outlive it to be adopted after a restart; meant for workers.
+// in jobd per running job. jobd's runs outlive it (a restarted jobd adopts
+// them); a worker's die with it, being started by its keeper (keeper.hpp).
 #pragma once
 
 #include <sys/types.h>
@@ -38,29 +34,17 @@ struct SpawnRequest {
   std::vector<std::string> env;
   std::string cwd;
   LogPaths logs;
-  std::string supervisor;  // jobd-supervise's path; empty: the command is spawned directly
-  // The write end of the pipe on which supervisors report a command they
-  // could not start (pid, errno: two ints), shared by all; -1: none.
-  int report_fd = -1;
 };
 
 SpawnRequest spawn_request(const job::sched::Job& job, const job::sched::TaskSpec* task,
                            const job::sched::Run& run, const LogPaths& logs, const job::time::Zone& zone);
 
 // Starts the process. Thread-safe: it touches nothing but its argument.
-// Through a supervisor it returns once the supervisor has exec'd, not the
-// command: whether the command started is known when the supervisor exits
-// (its report comes first), and the Spawner never waits for a second exec.
 job::Result<Spawned> spawn(const SpawnRequest& request);
 
-// The reason a run did not start, from posix_spawn's (or a supervisor's)
-// errno: "cannot start: PROGRAM: No such file or directory".
+// The reason a run did not start, from posix_spawn's errno:
+// "cannot start: PROGRAM: No such file or directory".
 std::string cannot_start(int error, const std::string& program, const std::string& cwd);
-
-// Where jobd-supervise is: beside jobd's own executable (the build tree),
-// else where it is installed (JOBD_SUPERVISE_PATH, libexecdir). Empty if
-// neither is executable.
-std::string find_supervisor();
 
 // The start time of a process in clock ticks since boot, or 0 if it is gone.
 int64_t process_start_ticks(pid_t pid);

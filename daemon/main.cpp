@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "config.hpp"
+#include "keeper.hpp"
 #include "log.hpp"
 #include "server.hpp"
 #include "worker_node.hpp"
@@ -48,6 +49,8 @@ bool take_lock(const std::string& state_dir, std::string& why) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Not an option users give: a worker starts its keeper so (keeper.hpp).
+  if (argc == 2 && std::string_view(argv[1]) == "--keeper") return jobd::keeper_main();
   jobd::CommandLine command_line;
   std::string state_dir, socket_path, jobs_dir, metrics_listen, listen, token_file;
   int slots = 0;
@@ -70,9 +73,6 @@ int main(int argc, char** argv) {
   app.add_option("--config", command_line.config_path, "a jobd.toml file")->check(CLI::ExistingFile);
   app.add_flag("--check-config", check_config,
                "check the options and jobd.toml, then exit (0: valid, 2: not)");
-  // Hidden: for tests and benchmarks, until workers start their runs this way.
-  app.add_flag("--supervise", command_line.supervise, "start runs under jobd-supervise: they die with jobd")
-      ->group("");
   app.set_version_flag("--version", JOBD_VERSION);
   try {
     app.parse(argc, argv);

@@ -247,15 +247,6 @@ std::optional<Error> Server::start() {
     return Error{Errc::internal, fmt::format("cannot listen on {}: {}", listening_on, uv_strerror(rc))};
   listening_ = true;
 
-  if (options_.supervise) {
-    supervisor_ = find_supervisor();
-    if (supervisor_.empty())
-      return Error{Errc::internal,
-                   "--supervise: jobd-supervise is neither beside jobd nor at " JOBD_SUPERVISE_PATH};
-    if (pipe2(reports_, O_CLOEXEC | O_NONBLOCK) != 0)
-      return Error{Errc::internal, fmt::format("--supervise: pipe: {}", std::strerror(errno))};
-    log(Level::info, "jobd: runs start under {}", supervisor_);
-  }
   spawner_ = std::make_unique<Spawner>(loop_, [this](SpawnResult r) { on_spawned(std::move(r)); });
   uv_check_init(loop_, &check_);
   check_.data = this;
@@ -317,8 +308,6 @@ void Server::run() {
     if (!uv_is_closing(h)) uv_close(h, nullptr);
   uv_run(loop_, UV_RUN_DEFAULT);
   if (timer_fd_ >= 0) close(timer_fd_);
-  for (int fd : reports_)
-    if (fd >= 0) close(fd);
   log(Level::info, "jobd: stopped");
 }
 
@@ -396,11 +385,7 @@ void Server::start_runs(const std::vector<int64_t>& ids) {
       const auto due = run->retry_at.value_or(run->scheduled_at);  // a retry is due at its retry time
       metrics_.run_started(std::chrono::duration<double>(*run->started_at - due).count());
     }
-    SpawnRequest request =
-        spawn_request(*sched_.job(run->job), sched_.task_of(*run), *run, log_paths(id), zone_);
-    request.supervisor = supervisor_;
-    request.report_fd = reports_[1];
-    spawner_->submit(std::move(request));
+    spawner_->submit(spawn_request(*sched_.job(run->job), sched_.task_of(*run), *run, log_paths(id), zone_));
   }
 }
 
@@ -511,28 +496,8 @@ void Server::on_sigchld() {
   }
 }
 
-void Server::read_start_errors() {
-  int report[2];  // a supervisor's pid, and its command's errno
-  while (read(reports_[0], report, sizeof report) == static_cast<ssize_t>(sizeof report))
-    start_errors_[report[0]] = report[1];
-}
-
 void Server::record_exit(int64_t id, pid_t pid, int status, job::time::Instant t) {
   pids_.erase(pid);
-  if (reports_[0] >= 0) {
-    // A supervisor reports before it exits: its report, if any, is in the pipe.
-    read_start_errors();
-    if (auto e = start_errors_.find(pid); e != start_errors_.end()) {
-      const int error = e->second;
-      start_errors_.erase(e);
-      if (const sched::Run* run = sched_.run(id)) {
-        const sched::TaskSpec* task = sched_.task_of(*run);
-        const auto& argv = task ? task->argv : sched_.job(run->job)->spec.argv;
-        sched_.start_failed(id, cannot_start(error, argv.empty() ? "/bin/sh" : argv[0], {}), t);
-      }
-      return;
-    }
-  }
   if (WIFEXITED(status))
     sched_.exited(id, WEXITSTATUS(status), 0, t);
   else if (WIFSIGNALED(status))

@@ -133,7 +133,6 @@ class Server {
   void on_spawned(SpawnResult result);
   void on_sigchld();
   void record_exit(int64_t run, pid_t pid, int status, job::time::Instant t);
-  void read_start_errors();
   void on_adopted_exit(int64_t run);
   void finished(int64_t run);
   void arm_timer();
@@ -197,12 +196,6 @@ class Server {
   std::unique_ptr<NotifyQueue> notifications_;
   // Children reaped before the spawner told us whose they were: pid -> status.
   std::unordered_map<pid_t, int> early_exits_;
-  // With --supervise: jobd-supervise's path (empty: runs are spawned directly),
-  // the pipe all supervisors report commands they could not start on (read
-  // end non-blocking, both close-on-exec), and the reports read: pid -> errno.
-  std::string supervisor_;
-  int reports_[2] = {-1, -1};
-  std::unordered_map<pid_t, int> start_errors_;
   std::unordered_map<int64_t, uv_poll_t*> adopted_;       // run -> pidfd watch, after a restart
   std::vector<Reply> pending_;                            // sent once the turn's commit succeeds
   std::set<int64_t> unsaved_jobs_, unsaved_runs_;         // a failed commit's changes, retried

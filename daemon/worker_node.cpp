@@ -19,6 +19,9 @@ namespace sched = job::sched;
 namespace {
 
 constexpr std::chrono::milliseconds kMaxReconnectDelay{2000};
+// The keeper is this very program (jobd --keeper): the running one, even if
+// an upgrade has replaced the file since.
+constexpr const char* kSelf = "/proc/self/exe";
 
 template <class T>
 T* owner(const void* handle) {
@@ -40,16 +43,17 @@ WorkerNode::~WorkerNode() = default;
 int WorkerNode::run() {
   std::error_code ec;
   std::filesystem::create_directories(options_.state_dir + "/logs", ec);
-  // Every run under a supervisor: if this worker dies (kill -9), its runs die
+  // Every run through the keeper: if this worker dies (kill -9), its runs die
   // with it rather than go on while their retries run elsewhere.
-  supervisor_ = find_supervisor();
-  if (supervisor_.empty()) {
-    log(Level::error, "jobd: a worker needs jobd-supervise, which is neither beside jobd nor at {}",
-        JOBD_SUPERVISE_PATH);
+  keeper_ = std::make_unique<Keeper>(
+      loop_, Keeper::Handlers{[this](SpawnResult r) { on_spawned(std::move(r)); },
+                              [this](pid_t pid, int status) { on_exited(pid, status); },
+                              [this](const std::string& why) { on_keeper_lost(why); }});
+  if (auto e = keeper_->start(kSelf)) {
+    log(Level::error, "jobd: {}", e->message);
     return 1;
   }
-  spawner_ = std::make_unique<Spawner>(loop_, [this](SpawnResult r) { on_spawned(std::move(r)); });
-  for (uv_timer_t* t : {&tick_timer_, &reconnect_timer_, &kill_timer_}) {
+  for (uv_timer_t* t : {&tick_timer_, &reconnect_timer_, &kill_timer_, &keeper_timer_}) {
     uv_timer_init(loop_, t);
     t->data = this;
   }
@@ -68,12 +72,17 @@ int WorkerNode::run() {
   // Stopped: close what is left and let the loop deliver the closes.
   if (tcp_) uv_close(reinterpret_cast<uv_handle_t*>(tcp_), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
   tcp_ = nullptr;
-  spawner_->close();
+  // The keeper reads the end of file, kills what is left (nothing, unless
+  // the grace ran out) and exits.
+  keeper_->close();
   for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&tick_timer_), reinterpret_cast<uv_handle_t*>(&reconnect_timer_),
-                         reinterpret_cast<uv_handle_t*>(&kill_timer_), reinterpret_cast<uv_handle_t*>(&sigchld_),
+                         reinterpret_cast<uv_handle_t*>(&kill_timer_), reinterpret_cast<uv_handle_t*>(&keeper_timer_),
+                         reinterpret_cast<uv_handle_t*>(&sigchld_),
                          reinterpret_cast<uv_handle_t*>(&sigterm_), reinterpret_cast<uv_handle_t*>(&sigint_)})
     if (!uv_is_closing(h)) uv_close(h, nullptr);
   uv_run(loop_, UV_RUN_DEFAULT);
+  int status = 0;
+  if (keeper_->pid() > 0) waitpid(keeper_->pid(), &status, 0);
   log(Level::info, "jobd: worker {} stopped", options_.name);
   return 0;
 }
@@ -218,7 +227,7 @@ void WorkerNode::on_registered(const proto::Json& reply) {
   // Ends that happened while it was away.
   std::vector<int64_t> ended;
   for (const auto& [run, held] : runs_)
-    if (held.status && !held.reported && !held.killed) ended.push_back(run);
+    if (held.ended() && !held.reported && !held.killed) ended.push_back(run);
   for (int64_t run : ended) report(run);
 }
 
@@ -228,7 +237,7 @@ void WorkerNode::on_assign(const proto::Json& a) {
   const uint64_t epoch = a.value("epoch", uint64_t{0});
   seen_epoch_ = std::max(seen_epoch_, epoch);
   if (runs_.contains(*run) || stopping_) return;  // sent again after a reconnect
-  runs_[*run] = {epoch, 0, std::nullopt, false, false};
+  runs_[*run].epoch = epoch;
   SpawnRequest r;
   r.run = *run;
   r.argv = a.value("argv", std::vector<std::string>{});
@@ -236,10 +245,9 @@ void WorkerNode::on_assign(const proto::Json& a) {
   r.cwd = a.value("cwd", std::string());
   const std::string base = fmt::format("{}/logs/{}", options_.state_dir, sched::run_ref(*run));
   r.logs = {base + ".out", base + ".err"};
-  r.supervisor = supervisor_;  // a command that cannot start exits 127, as in a shell
   log(Level::info, "jobd: worker {}: run {} of job {} (epoch {})", options_.name, sched::run_ref(*run),
       a.value("job_name", std::string()), epoch);
-  spawner_->submit(std::move(r));
+  keeper_->spawn(r);
 }
 
 void WorkerNode::on_read_log(const proto::Json& r) {
@@ -268,10 +276,8 @@ void WorkerNode::revoke(const proto::Json& leases) {
         sched::run_ref(*run));
     it->second.killed = true;
     kill_run(*run, SIGKILL);
-    if (it->second.status || it->second.pid == 0) {
-      if (it->second.pid) pids_.erase(it->second.pid);
-      if (it->second.status) runs_.erase(it);  // ended already: nothing to wait for
-    }
+    if (it->second.ended()) runs_.erase(it);  // nothing to wait for
+
   }
 }
 
@@ -284,56 +290,92 @@ void WorkerNode::on_spawned(SpawnResult result) {
   if (!result.spawned) {
     log(Level::warning, "jobd: worker {}: run {} could not start: {}", options_.name, sched::run_ref(result.run),
         result.spawned.error().message);
-    held.status = 127 << 8;  // as a shell says "not found"
+    held.start_error = result.spawned.error().message;
+    if (held.killed) return (void)runs_.erase(it);
     return report(result.run);
   }
   held.pid = result.spawned->pid;
   pids_[held.pid] = result.run;
   if (held.killed || stopping_) kill_run(result.run, held.killed ? SIGKILL : SIGTERM);
-  if (auto early = early_exits_.find(held.pid); early != early_exits_.end()) {
-    held.status = early->second;
-    early_exits_.erase(early);
-    pids_.erase(held.pid);
-    report(result.run);
+}
+
+void WorkerNode::on_exited(pid_t pid, int status) {
+  auto it = pids_.find(pid);
+  if (it == pids_.end()) return;
+  const int64_t run = it->second;
+  pids_.erase(it);
+  auto held = runs_.find(run);
+  if (held == runs_.end()) return;
+  held->second.status = status;
+  if (held->second.killed)
+    runs_.erase(held);
+  else
+    report(run);
+  maybe_stop();
+}
+
+void WorkerNode::on_keeper_lost(const std::string& why) {
+  // Its runs are orphans now, still running: end them here, as the keeper
+  // would have. (Their pids were its children's a moment ago; one reused so
+  // soon by a new group is not a risk worth a process scan.) A spawn it took
+  // but did not answer may have started, and nothing knows its pid: the
+  // window is the keeper's own spawn call, and it is reported lost as well.
+  log(Level::error, "jobd: worker {}: the keeper (pid {}) is gone: {}; its {} runs are killed and reported lost",
+      options_.name, keeper_->pid(), why, pids_.size());
+  for (const auto& [pid, run] : pids_) kill(-pid, SIGKILL);
+  pids_.clear();
+  std::vector<int64_t> lost;
+  for (auto& [run, held] : runs_)
+    if (!held.ended()) {
+      held.lost = "its worker's keeper died";
+      lost.push_back(run);
+    }
+  for (int64_t run : lost) {
+    if (runs_[run].killed)
+      runs_.erase(run);
+    else
+      report(run);
   }
+  if (stopping_) return maybe_stop();
+  // Another, after a moment: one that dies at once must not spin us.
+  uv_timer_start(
+      &keeper_timer_,
+      [](uv_timer_t* t) {
+        auto* self = owner<WorkerNode>(t);
+        if (auto e = self->keeper_->start(kSelf)) {
+          log(Level::error, "jobd: {}; the worker stops", e->message);
+          self->begin_shutdown();
+        }
+      },
+      100, 0);
 }
 
 void WorkerNode::on_sigchld() {
+  // The keeper, which is our only child (the runs are its children).
   int status = 0;
-  pid_t pid;
-  while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-    auto it = pids_.find(pid);
-    if (it == pids_.end()) {
-      if (spawner_->in_flight() > 0) early_exits_[pid] = status;
-      continue;
-    }
-    const int64_t run = it->second;
-    pids_.erase(it);
-    auto held = runs_.find(run);
-    if (held == runs_.end()) continue;
-    held->second.status = status;
-    if (held->second.killed) {
-      runs_.erase(held);
-      continue;
-    }
-    report(run);
+  while (waitpid(-1, &status, WNOHANG) > 0) {
   }
-  maybe_stop();
 }
 
 void WorkerNode::report(int64_t run) {
   auto it = runs_.find(run);
-  if (it == runs_.end() || !it->second.status) return;
+  if (it == runs_.end() || !it->second.ended()) return;
   if (!connected_) {
     // Sent when it registers again; stopping, it never will: the lease
     // expires and the coordinator settles the run.
     if (stopping_) runs_.erase(it);
     return;
   }
-  const int status = *it->second.status;
-  proto::Json r = {{"op", "report"}, {"run", sched::run_ref(run)}, {"epoch", it->second.epoch}};
-  r["exit_code"] = WIFEXITED(status) ? proto::Json(WEXITSTATUS(status)) : proto::Json(nullptr);
-  r["signal"] = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  const Held& held = it->second;
+  proto::Json r = {{"op", "report"}, {"run", sched::run_ref(run)}, {"epoch", held.epoch}};
+  if (held.status) {
+    r["exit_code"] = WIFEXITED(*held.status) ? proto::Json(WEXITSTATUS(*held.status)) : proto::Json(nullptr);
+    r["signal"] = WIFSIGNALED(*held.status) ? WTERMSIG(*held.status) : 0;
+  } else if (!held.start_error.empty()) {
+    r["start_error"] = held.start_error;
+  } else {
+    r["lost"] = held.lost;
+  }
   send(std::move(r), [this, run](const proto::Json& reply) {
     if (!reply.value("ok", false))
       log(Level::warning, "jobd: worker {}: report of run {} refused: {}", options_.name, sched::run_ref(run),
@@ -349,13 +391,13 @@ void WorkerNode::tick() {
   // heartbeat it got, which it got after we sent it. Kill the runs two
   // heartbeats before that, so that no retry elsewhere overlaps them.
   const bool holding = std::any_of(runs_.begin(), runs_.end(), [](const auto& r) {
-    return !r.second.killed && !r.second.status;
+    return !r.second.killed && !r.second.ended();
   });
   if (holding && last_acked_sent_ != Clock::time_point{} && now - last_acked_sent_ > down_after_ - 2 * heartbeat_) {
     log(Level::warning, "jobd: worker {}: no heartbeat acknowledged for {}ms: killing its runs, whose leases expire",
         options_.name, std::chrono::duration_cast<std::chrono::milliseconds>(now - last_acked_sent_).count());
     for (auto& [run, held] : runs_)
-      if (!held.status) {
+      if (!held.ended()) {
         held.killed = true;
         kill_run(run, SIGKILL);
       }
@@ -376,7 +418,7 @@ void WorkerNode::tick() {
 
 void WorkerNode::kill_run(int64_t run, int signal) {
   auto it = runs_.find(run);
-  if (it != runs_.end() && it->second.pid > 0 && !it->second.status) kill(-it->second.pid, signal);
+  if (it != runs_.end() && it->second.pid > 0 && !it->second.ended()) keeper_->kill(it->second.pid, signal);
 }
 
 proto::Json WorkerNode::leases() const {

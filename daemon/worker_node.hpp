@@ -1,8 +1,9 @@
 // jobd --join HOST:PORT: a worker. It registers with the coordinator over
 // TCP (the cluster token first), sends a heartbeat with the leases it holds
-// every `heartbeat_ms`, runs what it is assigned (posix_spawn, output to
-// files under its state directory, as jobd runs its own), and reports how
-// each run ended. It decides nothing about scheduling: the coordinator does.
+// every `heartbeat_ms`, runs what it is assigned (through its keeper, which
+// spawns them as jobd spawns its own, output to files under its state
+// directory, and kills them if the worker dies), and reports how each run
+// ended. It decides nothing about scheduling: the coordinator does.
 //
 // Fencing: a lease is (run, epoch). A run whose lease the coordinator
 // revokes is killed. A worker that cannot get a heartbeat through for
@@ -22,7 +23,7 @@
 #include "config.hpp"
 #include "proto/codec.hpp"
 #include "proto/protocol.hpp"
-#include "spawner.hpp"
+#include "keeper.hpp"
 
 namespace jobd {
 
@@ -45,8 +46,11 @@ class WorkerNode {
     uint64_t epoch = 0;
     pid_t pid = 0;              // 0: spawn under way
     std::optional<int> status;  // waitpid status, once it ended
-    bool reported = false;      // the coordinator took the report
-    bool killed = false;        // revoked or fenced: end it, report nothing
+    // Instead of a status: why it could not start, or why we lost it.
+    std::string start_error, lost;
+    bool reported = false;  // the coordinator took the report
+    bool killed = false;    // revoked or fenced: end it, report nothing
+    bool ended() const { return status || !start_error.empty() || !lost.empty(); }
   };
 
   // The connection.
@@ -63,7 +67,10 @@ class WorkerNode {
   void on_read_log(const proto::Json& r);
   void revoke(const proto::Json& leases);
   // The runs.
+  void start_keeper();
   void on_spawned(SpawnResult result);
+  void on_exited(pid_t pid, int status);
+  void on_keeper_lost(const std::string& why);
   void on_sigchld();
   void report(int64_t run);
   void tick();  // heartbeat, and fencing
@@ -74,9 +81,8 @@ class WorkerNode {
 
   Options options_;
   std::string coordinator_;  // HOST:PORT
-  std::string supervisor_;   // jobd-supervise
   uv_loop_t* loop_;
-  std::unique_ptr<Spawner> spawner_;
+  std::unique_ptr<Keeper> keeper_;
   uv_tcp_t* tcp_ = nullptr;  // the current connection, if any
   bool connected_ = false;   // authenticated and registered
   proto::LineReader reader_{proto::kMaxFrame};
@@ -84,13 +90,12 @@ class WorkerNode {
   std::map<int64_t, std::function<void(const proto::Json&)>> waiting_;  // request id -> reply handler
   std::map<int64_t, Held> runs_;                                        // by run id
   std::map<pid_t, int64_t> pids_;
-  std::map<pid_t, int> early_exits_;  // reaped before the spawner said whose
   uint64_t seen_epoch_ = 0;
   std::chrono::milliseconds heartbeat_{1000}, down_after_{15000};
   Clock::time_point last_acked_sent_{};  // when the newest acknowledged heartbeat was sent
   bool heartbeat_in_flight_ = false;
   std::chrono::milliseconds reconnect_delay_{100};
-  uv_timer_t tick_timer_{}, reconnect_timer_{}, kill_timer_{};
+  uv_timer_t tick_timer_{}, reconnect_timer_{}, kill_timer_{}, keeper_timer_{};
   uv_signal_t sigchld_{}, sigterm_{}, sigint_{};
   bool stopping_ = false;
 };

@@ -1389,8 +1389,7 @@ Result<std::vector<Lease>> Scheduler::worker_heartbeat(const std::string& worker
   return reconcile(*w, held, seen_epoch, now);
 }
 
-std::optional<Error> Scheduler::worker_exited(const std::string& worker, Lease lease,
-                                              std::optional<int> exit_code, int signal, time::Instant now) {
+std::optional<Error> Scheduler::stale_report(const std::string& worker, Lease lease) const {
   const Run* r = run(lease.run);
   if (!r || r->state != RunState::running || r->worker != worker || r->epoch != lease.epoch || worker.empty())
     return Error{Errc::invalid_argument,
@@ -1400,7 +1399,27 @@ std::optional<Error> Scheduler::worker_exited(const std::string& worker, Lease l
                              : r->state != RunState::running     ? std::string(name(r->state))
                              : r->worker.empty()                 ? std::string("the coordinator's")
                                                                  : fmt::format("{}'s, epoch {}", r->worker, r->epoch))};
+  return std::nullopt;
+}
+
+std::optional<Error> Scheduler::worker_exited(const std::string& worker, Lease lease,
+                                              std::optional<int> exit_code, int signal, time::Instant now) {
+  if (auto stale = stale_report(worker, lease)) return stale;
   exited(lease.run, exit_code, signal, now);
+  return std::nullopt;
+}
+
+std::optional<Error> Scheduler::worker_start_failed(const std::string& worker, Lease lease, std::string reason,
+                                                    time::Instant now) {
+  if (auto stale = stale_report(worker, lease)) return stale;
+  start_failed(lease.run, std::move(reason), now);
+  return std::nullopt;
+}
+
+std::optional<Error> Scheduler::worker_lost(const std::string& worker, Lease lease, std::string reason,
+                                            time::Instant now) {
+  if (auto stale = stale_report(worker, lease)) return stale;
+  lost(lease.run, std::move(reason), now);
   return std::nullopt;
 }
 

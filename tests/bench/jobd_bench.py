@@ -22,10 +22,9 @@ measurements on a shared machine: run it twice and quote medians.
   workers     a coordinator with 10,000 simulated workers beating every second
               (CPU, RSS); due -> assigned on a remote worker (p50/p99); slot
               utilisation under a saturating load of short runs
-  supervise   /bin/true spawned bare and through jobd-supervise (the executor's
-              spawn, tests/bench/supervise_bench), then 5,000 of them end to
-              end through jobd with and without --supervise: the supervisor's
-              cost (target: within 10% of bare)
+  keeper      /bin/true spawned bare (the executor's spawn) and through a
+              worker's keeper (tests/bench/keeper_bench): the keeper's cost
+              (target: within 10% of bare)
 """
 import json
 import os
@@ -395,45 +394,30 @@ def bench_workers():
     d.stop()
     report("worker slot utilisation, saturating 20 ms runs", round(r["utilisation"] * 100, 1), "%",
            f"{r['runs']} runs on 40 slots; target >= 80%")
-def bench_supervise():
-    # Bare and supervised alternate, round by round, and medians are compared:
-    # drift on a shared machine hits both alike.
+def bench_keeper():
+    # Bare and through the keeper alternate, round by round, and medians are
+    # compared: drift on a shared machine hits both alike.
     import statistics
-    bench = os.path.join(BUILD, "tests/bench/supervise_bench")
-    supervisor = os.path.join(BUILD, "daemon/jobd-supervise")
+    bench = os.path.join(BUILD, "tests/bench/keeper_bench")
     # Short rounds, many of them: a burst of load elsewhere then spoils a
     # round or two of each kind, not the median.
     rounds = 5 if QUICK else 15
-    out = subprocess.run([bench, supervisor, "--json", "--count", "300", "--rounds",
+    out = subprocess.run([bench, JOBD, "--json", "--count", "300", "--rounds",
                           str(rounds), "--parallel", "1", "--parallel", "8"],
                          capture_output=True, text=True)
     if out.returncode != 0:
-        raise SystemExit(f"supervise_bench failed: {out.stderr}")
+        raise SystemExit(f"keeper_bench failed: {out.stderr}")
     for line in out.stdout.splitlines():
         r = json.loads(line)
-        bare, sup = statistics.median(r["bare_per_s"]), statistics.median(r["supervised_per_s"])
+        bare, kept = statistics.median(r["bare_per_s"]), statistics.median(r["keeper_per_s"])
         report(f"/bin/true spawned and reaped, {r['parallel']} alive: bare", round(bare), "spawns/s",
                f"median of {rounds}: {', '.join(str(x) for x in r['bare_per_s'])}")
-        report("  through jobd-supervise", round(sup), "spawns/s",
-               f"median of {rounds}: {', '.join(str(x) for x in r['supervised_per_s'])}")
-        report("  supervised / bare", round(sup / bare, 3), "", "target >= 0.9")
-        bare_cpu, sup_cpu = statistics.median(r["bare_cpu_us"]), statistics.median(r["supervised_cpu_us"])
-        report("  CPU per run, bare -> supervised", f"{bare_cpu:.0f}->{sup_cpu:.0f}", "us",
-               f"ours and the children's; bare/supervised = {bare_cpu / sup_cpu:.3f}")
-    n, p = (2000 if QUICK else 5000), 8
-    rates = {False: [], True: []}
-    for _ in range(3 if QUICK else 5):
-        for on in (False, True):
-            d = Jobd(p, ["--supervise"] if on else [])
-            r = d.load("--clients", str(p), "--count", str(n), "--job", '{"argv":["/bin/true"]}', "--wait-idle")
-            d.stop()
-            rates[on].append(r["end_to_end_per_s"])
-    off, on = statistics.median(rates[False]), statistics.median(rates[True])
-    report(f"{n} x /bin/true end to end: jobd, {p} slots", round(off), "jobs/s",
-           f"median of {len(rates[False])}: {', '.join(str(round(x)) for x in rates[False])}")
-    report("  the same, jobd --supervise", round(on), "jobs/s",
-           f"median of {len(rates[True])}: {', '.join(str(round(x)) for x in rates[True])}")
-    report("  supervised / bare", round(on / off, 3), "", "target >= 0.9")
+        report("  through a worker's keeper", round(kept), "spawns/s",
+               f"median of {rounds}: {', '.join(str(x) for x in r['keeper_per_s'])}")
+        report("  keeper / bare", round(kept / bare, 3), "", "target >= 0.9")
+        bare_cpu, kept_cpu = statistics.median(r["bare_cpu_us"]), statistics.median(r["keeper_cpu_us"])
+        report("  CPU per run, bare -> keeper", f"{bare_cpu:.0f}->{kept_cpu:.0f}", "us",
+               f"ours, the keeper's and the children's; bare/keeper = {bare_cpu / kept_cpu:.3f}")
 
 
 def main():
@@ -445,7 +429,7 @@ def main():
     only = [a for a in sys.argv[2:] if not a.startswith("--")]
     for name, fn in [("submit", bench_submit), ("latency", bench_latency), ("due", bench_due), ("tsp", bench_tsp),
                      ("e2e", bench_e2e), ("dag", bench_dag), ("rss", bench_rss), ("concurrent", bench_concurrent),
-                     ("metrics", bench_metrics), ("workers", bench_workers), ("supervise", bench_supervise)]:
+                     ("metrics", bench_metrics), ("workers", bench_workers), ("keeper", bench_keeper)]:
         if not only or name in only:
             fn()
     print("\nsummary")

@@ -1,12 +1,12 @@
 #!/bin/sh
 # `meson install` puts everything where a Unix system looks for it: the
-# binaries (jobd-supervise in libexecdir), the four man pages, the systemd
+# binaries, the four man pages, the systemd
 # units (ExecStart naming the installed jobd), jobd.toml and the example job
 # files. Installs into a temporary DESTDIR; the paths are the build's prefix
 # and its directories.
-#   install_test.sh BUILD_ROOT PREFIX BINDIR SBINDIR MANDIR SYSCONFDIR DATADIR LIBEXECDIR
+#   install_test.sh BUILD_ROOT PREFIX BINDIR SBINDIR MANDIR SYSCONFDIR DATADIR
 set -u
-build=$1 prefix=$2 bindir=$3 sbindir=$4 mandir=$5 sysconfdir=$6 datadir=$7 libexecdir=$8
+build=$1 prefix=$2 bindir=$3 sbindir=$4 mandir=$5 sysconfdir=$6 datadir=$7
 dest=$(mktemp -d)
 trap 'rm -rf "$dest"' EXIT
 failed=0
@@ -20,7 +20,7 @@ fi
 # An absolute directory option stays as it is; a relative one is under the prefix.
 under() { case $1 in /*) echo "$dest$1" ;; *) echo "$dest$prefix/$1" ;; esac; }
 
-for f in "$(under "$bindir")/jobctl" "$(under "$sbindir")/jobd" "$(under "$libexecdir")/jobd-supervise"; do
+for f in "$(under "$bindir")/jobctl" "$(under "$sbindir")/jobd"; do
   [ -x "$f" ] || fail "$f is not installed (or not executable)"
 done
 for page in man1/jobctl.1 man8/jobd.8 man5/jobs.toml.5 man5/jobd.toml.5; do

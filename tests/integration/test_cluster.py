@@ -6,8 +6,11 @@ own state directory, driven with the real jobctl.
 
 Runs spread over the workers by load and by tags, and their output stays on
 the worker that ran them (jobctl logs relays it); a worker killed with -9
-takes its run's processes with it (jobd-supervise) and the run is lost and
-retried on another worker; a worker stopped (SIGSTOP) past down_after loses
+takes its run's processes with it (its keeper kills them) and the run is
+lost and retried on another worker; a keeper killed with -9 is replaced, and
+its runs' processes killed, reported lost and retried; what the keeper
+reports (exit codes, signals, a command that cannot start) and kills (a
+timeout's whole process group) reaches the coordinator as on one node; a worker stopped (SIGSTOP) past down_after loses
 its run, which is retried on another worker, and when it is continued it
 kills the run's process group itself; a coordinator killed with -9 and
 restarted adopts the runs its workers still run, so that no run is lost or
@@ -191,11 +194,72 @@ def test_worker_kill9_loses_its_run_which_dies_with_it(ctx):
     wait_until(lambda: len(pids_with(m)) == 1, 15, 'its process to run')
     victim, other = (w1, w2) if first['worker'] == 'w1' else (w2, w1)
     victim.kill9()
-    # Its supervisor takes the run's process group down with the worker.
+    # Its keeper takes the run's process group down with the worker.
     wait_until(lambda: not pids_with(m), 10, 'the dead worker\'s run to die with it')
     retry = lost_and_retried(ctx, coord, 'orphan', first, other.name)
     wait_until(lambda: len(pids_with(m)) == 1, 15, 'the retry\'s process')
     ctx.check(marker_lines(marker) == [first['id'], retry['id']], f'each attempt ran once: {marker_lines(marker)}')
+
+
+def keeper_of(worker):
+    """The pid of the worker's keeper (`jobd --keeper`, its child)."""
+    for p in os.listdir('/proc'):
+        if p.isdigit():
+            try:
+                with open(f'/proc/{p}/stat') as f:
+                    ppid = int(f.read().rsplit(')', 1)[1].split()[1])
+                with open(f'/proc/{p}/cmdline', 'rb') as f:
+                    argv = f.read().split(b'\0')
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == worker.pid and argv[1:2] == [b'--keeper']:
+                return int(p)
+    return None
+
+
+def test_keeper_kill9_kills_its_runs_which_are_lost_and_retried(ctx):
+    coord, _, (w1,) = cluster(ctx, workers=(('w1', 1, ()),))
+    marker = os.path.join(ctx.tempdir(), 'marker')
+    m = ctx.marker()
+    coord.submit('--name', 'kept', '--retries', '1', '--backoff', '100ms', '--jitter', '0', '--shell',
+                 f'echo $JOBD_RUN_ID >> {marker}; sleep {m} & sleep {m}')
+    wait_until(lambda: len(pids_with(m)) == 2, 15, 'the run and its grandchild to run')
+    first = coord.runs('kept')[0]
+    keeper = keeper_of(w1)
+    ctx.check(keeper is not None, 'the worker has a keeper')
+    os.kill(keeper, signal.SIGKILL)
+    lost = wait_until(lambda: (lambda r: r if r['state'] == 'lost' else None)(coord.run(first['id'])), 15,
+                      'the run to be lost')
+    ctx.check('keeper died' in lost['reason'], f'lost with its keeper: {lost}')
+    # The worker ended the orphans itself, and a new keeper runs the retry.
+    retry = wait_until(lambda: (lambda rs: rs[0] if rs[0]['id'] != first['id'] and rs[0]['state'] == 'running'
+                                else None)(coord.runs('kept')), 15, 'the retry to run')
+    wait_until(lambda: len(pids_with(m)) == 2 and len(marker_lines(marker)) == 2, 15,
+               'only the retry\'s two processes to remain')
+    ctx.check(keeper_of(w1) not in (None, keeper), 'a new keeper was started')
+    ctx.check(marker_lines(marker) == [first['id'], retry['id']], f'each attempt ran once: {marker_lines(marker)}')
+    ctx.check(w1.proc.poll() is None, 'the worker lives on')
+
+
+def test_keeper_reports_like_one_node(ctx):
+    coord, _, _ = cluster(ctx, workers=(('w1', 4, ()),))
+    m = ctx.marker()
+    coord.submit('--name', 'three', '--retries', '0', '--shell', 'exit 3')
+    coord.submit('--name', 'termed', '--retries', '0', '--shell', 'kill -TERM $$')
+    coord.submit('--name', 'missing', '--retries', '2', '--', '/nonexistent/program')
+    coord.submit('--name', 'slow', '--retries', '0', '--timeout', '1s', '--shell', f'sleep {m} & sleep {m}')
+    done = wait_until(lambda: (lambda rs: rs if len(rs) == 4 and all(r['state'] not in ('queued', 'running')
+                                                                      for r in rs) else None)(coord.runs()),
+                      30, 'the four runs to end')
+    by = {r['job_name']: r for r in done}
+    ctx.check(by['three']['state'] == 'failed' and by['three']['exit_code'] == 3, f'exit 3: {by["three"]}')
+    ctx.check(by['termed']['state'] == 'failed' and 'signal 15' in by['termed']['reason'],
+              f'killed by SIGTERM: {by["termed"]}')
+    ctx.check(by['missing']['state'] == 'failed' and by['missing']['attempt'] == 1 and
+              by['missing']['reason'] == 'cannot start: /nonexistent/program: No such file or directory',
+              f'a command the worker cannot start fails as on one node, not retried: {by["missing"]}')
+    ctx.check(by['slow']['state'] == 'timed_out', f'timed out: {by["slow"]}')
+    wait_until(lambda: not pids_with(m), 10, 'the timed-out run\'s whole group to be killed')
 
 
 def pids_with(marker):
@@ -348,6 +412,8 @@ if __name__ == '__main__':
         test_stopped_worker_loses_its_run_and_kills_it_when_continued,
         test_coordinator_kill9_and_restart_adopts_running_runs,
         test_worker_kill9_loses_its_run_which_dies_with_it,
+        test_keeper_kill9_kills_its_runs_which_are_lost_and_retried,
+        test_keeper_reports_like_one_node,
         test_partition_with_network_namespaces,
         test_wrong_token_is_refused,
         test_drain,
