@@ -122,7 +122,7 @@ job::Result<Spawned> spawn(const SpawnRequest& request) {
   // glibc reports a failed exec (or chdir, or open) as posix_spawnp's result.
   const int rc = posix_spawnp(&pid, argv[0].c_str(), &s.actions, &s.attr, argv_p.data(), env_p.data());
   if (rc != 0) return job::Error{job::Errc::internal, cannot_start(rc, argv[0], request.cwd)};
-  return Spawned{pid, process_start_ticks(pid)};
+  return Spawned{pid, 0};
 }
 
 // ENOENT names the program, unless the working directory is what is missing.

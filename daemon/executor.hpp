@@ -19,7 +19,7 @@ namespace jobd {
 
 struct Spawned {
   pid_t pid;
-  int64_t start_ticks;  // from /proc/PID/stat: with the pid, names the process
+  int64_t start_ticks;  // from /proc/PID/stat: with the pid, names the process (0: not read)
 };
 
 struct LogPaths {
@@ -40,6 +40,7 @@ SpawnRequest spawn_request(const job::sched::Job& job, const job::sched::TaskSpe
                            const job::sched::Run& run, const LogPaths& logs, const job::time::Zone& zone);
 
 // Starts the process. Thread-safe: it touches nothing but its argument.
+// Leaves start_ticks 0: only jobd's own runs, adopted after a restart, need it.
 job::Result<Spawned> spawn(const SpawnRequest& request);
 
 // The reason a run did not start, from posix_spawn's errno:

@@ -9,28 +9,13 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <utility>
 
 #include "log.hpp"
 
 extern char** environ;
 
 namespace jobd {
-
-namespace proto = job::proto;
-
-proto::Json spawn_to_wire(const SpawnRequest& r) {
-  return {{"run", r.run}, {"argv", r.argv}, {"env", r.env}, {"cwd", r.cwd}, {"out", r.logs.out}, {"err", r.logs.err}};
-}
-
-SpawnRequest spawn_from_wire(const proto::Json& j) {
-  SpawnRequest r;
-  r.run = j.value("run", int64_t{0});
-  r.argv = j.value("argv", std::vector<std::string>{});
-  r.env = j.value("env", std::vector<std::string>{});
-  r.cwd = j.value("cwd", std::string());
-  r.logs = {j.value("out", std::string()), j.value("err", std::string())};
-  return r;
-}
 
 namespace {
 
@@ -41,7 +26,7 @@ struct Write {
 
 }  // namespace
 
-Keeper::Keeper(uv_loop_t* loop, Handlers handlers) : loop_(loop), handlers_(std::move(handlers)) {}
+Keeper::Keeper(uv_loop_t* loop, std::function<void(const std::string&)> lost) : loop_(loop), lost_(std::move(lost)) {}
 
 Keeper::~Keeper() { close(); }
 
@@ -77,36 +62,38 @@ std::optional<job::Error> Keeper::start(const std::string& program) {
   uv_pipe_init(loop_, pipe_, 0);
   pipe_->data = this;
   uv_pipe_open(pipe_, sv[0]);
-  reader_ = proto::LineReader(proto::kMaxFrame);
+  check_ = new uv_check_t{};
+  uv_check_init(loop_, check_);
+  check_->data = this;
+  uv_check_start(check_, [](uv_check_t* c) { static_cast<Keeper*>(c->data)->flush(); });
+  // It never writes: a read ends only with the end of file (or an error).
   uv_read_start(
       reinterpret_cast<uv_stream_t*>(pipe_),
       [](uv_handle_t*, size_t, uv_buf_t* buf) {
-        static char buffer[64 * 1024];
+        static char buffer[256];
         *buf = uv_buf_init(buffer, sizeof buffer);
       },
-      [](uv_stream_t* stream, ssize_t n, const uv_buf_t* buf) {
+      [](uv_stream_t* stream, ssize_t n, const uv_buf_t*) {
         auto* self = static_cast<Keeper*>(stream->data);
-        if (n < 0) return self->fail(n == UV_EOF ? "it exited" : uv_strerror(static_cast<int>(n)));
-        self->reader_.feed(std::string_view(buf->base, static_cast<size_t>(n)));
-        while (self->pipe_ && reinterpret_cast<uv_stream_t*>(self->pipe_) == stream) {
-          auto line = self->reader_.next();
-          if (!line) break;
-          self->on_line(*line);
-        }
+        if (n < 0) self->fail(n == UV_EOF ? "it exited" : uv_strerror(static_cast<int>(n)));
+        else if (n > 0) self->fail("it wrote to the worker");
       });
   return std::nullopt;
 }
 
-void Keeper::spawn(const SpawnRequest& request) {
-  send(proto::Json{{"spawn", spawn_to_wire(request)}}.dump(-1, ' ', false, proto::Json::error_handler_t::replace));
+void Keeper::hold(int64_t run, const std::string& marker) {
+  pending_ += keeper_wire::hold(run, marker);
+  flush();
 }
 
-void Keeper::kill(pid_t pid, int signal) { send(proto::Json{{"kill", {{"pid", pid}, {"signal", signal}}}}.dump()); }
+void Keeper::flush() {
+  if (!pending_.empty()) send(std::exchange(pending_, {}));
+}
 
-void Keeper::send(std::string line) {
-  if (!pipe_) return;  // lost: the worker has been told, and settles its runs itself
+void Keeper::send(std::string frames) {
+  if (!pipe_) return;  // lost: the worker tells the next keeper what it holds
   auto* w = new Write{};
-  w->data = std::move(line) + "\n";
+  w->data = std::move(frames);
   w->req.data = w;
   uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
   const int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(pipe_), &buf, 1,
@@ -117,28 +104,18 @@ void Keeper::send(std::string line) {
   }
 }
 
-void Keeper::on_line(const std::string& line) {
-  const auto msg = proto::Json::parse(line, nullptr, false);
-  if (msg.is_discarded() || !msg.is_object()) return fail("it sent a line that is not JSON");
-  if (msg.contains("exited")) {
-    const auto& e = msg["exited"];
-    return handlers_.exited(e.value("pid", pid_t{0}), e.value("status", 0));
-  }
-  if (msg.contains("spawned")) {
-    const auto& s = msg["spawned"];
-    SpawnResult result{s.value("run", int64_t{0}), job::Error{job::Errc::internal, s.value("error", std::string())}};
-    if (!s.contains("error")) result.spawned = Spawned{s.value("pid", pid_t{0}), s.value("start_ticks", int64_t{0})};
-    return handlers_.spawned(std::move(result));
-  }
-}
-
 void Keeper::fail(const std::string& why) {
   if (!pipe_) return;
   close();
-  handlers_.lost(why);
+  lost_(why);
 }
 
 void Keeper::close() {
+  pending_.clear();
+  if (check_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(check_), [](uv_handle_t* h) { delete reinterpret_cast<uv_check_t*>(h); });
+    check_ = nullptr;
+  }
   if (!pipe_) return;
   uv_close(reinterpret_cast<uv_handle_t*>(pipe_), [](uv_handle_t* h) { delete reinterpret_cast<uv_pipe_t*>(h); });
   pipe_ = nullptr;

@@ -1,28 +1,22 @@
-// The keeper: a worker's runs are started, watched and, when the worker dies,
-// killed by one small process of its own, `jobd --keeper`, which it starts
-// once and talks to over a socket pair.
+// The keeper: what ends a worker's runs when the worker dies. A run must not
+// outlive a worker killed with -9, for the coordinator retries it elsewhere;
+// nothing inside the dead worker can end it, so a small process beside it,
+// `jobd --keeper`, started once, holds the list of its runs' process groups.
 //
-// Why a process beside the worker, not a supervisor per run: a run must not
-// outlive a worker killed with -9 (the coordinator retries it elsewhere), so
-// something that survives the worker must hold the run's process group. A
-// supervisor exec'd per run costs an exec per run (10-20% of the spawn rate
-// of /bin/true here); the keeper is exec'd once and spawns each run exactly
-// as jobd does (jobd::spawn: posix_spawn, own session, output to files).
+// The worker spawns its runs itself (jobd::spawn, as jobd does, at the same
+// cost) and tells the keeper, without waiting for an answer, about each: it
+// is about to start (hold), its process group (started), it is over (ended).
+// When the worker dies, its end of the socket closes, whatever killed it;
+// the keeper reads the end of file and SIGKILLs every group it holds. A run
+// held but not yet started, or whose start the worker had not yet told (it
+// died in between), is found by its JOBD_RUN_ID in /proc/*/environ.
 //
-// The keeper is every run's parent. When the worker dies its end of the
-// socket closes, whatever killed it; the keeper reads the end of file,
-// SIGKILLs every process group it started that has not ended, and exits.
-// If the keeper dies instead, the worker learns it the same way (Handlers::
-// lost), kills the orphaned groups itself and starts another keeper.
+// Why not a supervisor per run (PR_SET_PDEATHSIG, as the issue first put
+// it): that is an exec per run, 10-20% of the spawn rate of /bin/true here;
+// the keeper is exec'd once, and its messages are off the path of a start.
 //
-// Wire (one JSON object per line), worker -> keeper:
-//   {"spawn": {"run", "argv", "env", "cwd", "out", "err"}}
-//   {"kill": {"pid", "signal"}}       the group, if its leader is not reaped yet
-// keeper -> worker, a run's "spawned" always before its "exited":
-//   {"spawned": {"run", "pid", "start_ticks"}} or {"spawned": {"run", "error"}}
-//   {"exited": {"pid", "status"}}     waitpid's status
-// Kills go through the keeper because only it knows, race-free, that a pid
-// is still its unreaped child, and so still names the run's group.
+// If the keeper dies instead, the runs go on (they are the worker's
+// children): the worker starts another and tells it what it holds.
 #pragma once
 
 #include <uv.h>
@@ -32,10 +26,7 @@
 #include <string>
 
 #include "error.hpp"
-#include "proto/codec.hpp"
-#include "executor.hpp"
-#include "proto/protocol.hpp"
-#include "spawner.hpp"
+#include "keeper_wire.hpp"
 
 namespace jobd {
 
@@ -44,22 +35,11 @@ namespace jobd {
 inline constexpr int kKeeperFd = 3;
 int keeper_main();
 
-// A spawn request on the wire, both ways.
-job::proto::Json spawn_to_wire(const SpawnRequest& request);
-SpawnRequest spawn_from_wire(const job::proto::Json& j);
-
 // The worker's side, on its loop.
 class Keeper {
  public:
-  struct Handlers {
-    std::function<void(SpawnResult)> spawned;
-    std::function<void(pid_t pid, int status)> exited;
-    // The keeper is gone (it died, or the socket broke): the runs it
-    // started are nobody's children any more and will not be reported.
-    std::function<void(const std::string& why)> lost;
-  };
-
-  Keeper(uv_loop_t* loop, Handlers handlers);
+  // `lost` is called when the keeper is gone (it died, or the socket broke).
+  Keeper(uv_loop_t* loop, std::function<void(const std::string& why)> lost);
   ~Keeper();
   Keeper(const Keeper&) = delete;
   Keeper& operator=(const Keeper&) = delete;
@@ -69,21 +49,28 @@ class Keeper {
   bool running() const { return pipe_ != nullptr; }
   pid_t pid() const { return pid_; }  // the latest keeper's, for the worker to reap
 
-  void spawn(const SpawnRequest& request);
-  void kill(pid_t pid, int signal);
-  // Closes the socket: the keeper kills what is left and exits.
+  // `marker` is the run's JOBD_RUN_ID entry ("JOBD_RUN_ID=r42"). Written at
+  // once: it must be in the keeper's socket before the run can start.
+  void hold(int64_t run, const std::string& marker);
+  // Written at the end of the loop's turn, a turn's worth in one write: one
+  // lost with us is harmless (the keeper finds an untold run by its marker,
+  // and killing an ended group finds nobody).
+  void started(int64_t run, pid_t pid) { pending_ += keeper_wire::started(run, pid); }
+  void ended(int64_t run) { pending_ += keeper_wire::ended(run); }
+  // Closes the socket: the keeper kills what it still holds and exits.
   void close();
 
  private:
-  void send(std::string line);
-  void on_line(const std::string& line);
+  void send(std::string frames);
+  void flush();
   void fail(const std::string& why);
 
   uv_loop_t* loop_;
-  Handlers handlers_;
+  std::function<void(const std::string&)> lost_;
   uv_pipe_t* pipe_ = nullptr;
+  uv_check_t* check_ = nullptr;  // flushes pending_ after each turn
+  std::string pending_;
   pid_t pid_ = 0;
-  job::proto::LineReader reader_;
 };
 
 }  // namespace jobd

@@ -1,127 +1,108 @@
-// `jobd --keeper`: the process that starts a worker's runs and ends them if
-// the worker dies (keeper.hpp says why and what the wire carries). One
-// thread, blocking calls, poll() on the socket and a signalfd for SIGCHLD.
+// `jobd --keeper`: holds the list of a worker's runs and kills them when the
+// worker is gone (keeper.hpp says why). One thread, blocking reads.
+#include <dirent.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <sys/signalfd.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
-#include <set>
+#include <cstring>
+#include <map>
+#include <string>
 
 #include "keeper.hpp"
 
 namespace jobd {
 
-namespace proto = job::proto;
-
 namespace {
 
-class KeeperProcess {
- public:
-  explicit KeeperProcess(int sigchld) : sigchld_(sigchld) {}
+constexpr useconds_t kPace = 20'000;
 
-  // Until the worker's end of the socket closes (or breaks).
-  void serve() {
-    char buffer[64 * 1024];
-    for (;;) {
-      pollfd fds[2] = {{kKeeperFd, POLLIN, 0}, {sigchld_, POLLIN, 0}};
-      if (poll(fds, 2, -1) < 0) {
-        if (errno == EINTR) continue;
-        return;
+// Whether process `pid`'s environment holds `entry` ("JOBD_RUN_ID=r42").
+bool has_entry(const char* pid, const std::string& entry) {
+  const int fd = open((std::string("/proc/") + pid + "/environ").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  std::string env;
+  char buffer[8192];
+  ssize_t n;
+  while ((n = read(fd, buffer, sizeof buffer)) > 0) env.append(buffer, static_cast<size_t>(n));
+  close(fd);
+  for (size_t at = 0; at < env.size();) {
+    const size_t end = env.find('\0', at);
+    if (env.compare(at, (end == std::string::npos ? env.size() : end) - at, entry) == 0) return true;
+    if (end == std::string::npos) break;
+    at = end + 1;
+  }
+  return false;
+}
+
+// Runs the worker had asked to start but had not (or not yet told us) the
+// group of: every process carrying their marker, and its group.
+void kill_marked(const std::map<int64_t, std::string>& markers) {
+  if (markers.empty()) return;
+  DIR* proc = opendir("/proc");
+  if (!proc) return;
+  const pid_t self = getpid();
+  while (const dirent* e = readdir(proc)) {
+    char* end = nullptr;
+    const long pid = std::strtol(e->d_name, &end, 10);
+    if (*end != '\0' || pid <= 0 || pid == self) continue;
+    for (const auto& [run, marker] : markers)
+      if (has_entry(e->d_name, marker)) {
+        const pid_t group = getpgid(static_cast<pid_t>(pid));
+        if (group > 0) kill(-group, SIGKILL);
+        kill(static_cast<pid_t>(pid), SIGKILL);
+        break;
       }
-      if (fds[1].revents) reap();
-      if (fds[0].revents) {
-        const ssize_t n = read(kKeeperFd, buffer, sizeof buffer);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return;
-        reader_.feed(std::string_view(buffer, static_cast<size_t>(n)));
-        while (auto line = reader_.next())
-          if (!handle(*line)) return;
-        if (reader_.overflowed()) return;
-      }
-      if (broken_) return;
-    }
   }
-
-  // The worker is gone: so are its runs, grandchildren included.
-  void kill_all() {
-    for (pid_t pid : live_) ::kill(-pid, SIGKILL);
-  }
-
- private:
-  bool handle(const std::string& line) {
-    const auto msg = proto::Json::parse(line, nullptr, false);
-    if (msg.is_discarded() || !msg.is_object()) return false;  // not jobd: end, and end the runs
-    if (msg.contains("spawn")) {
-      const SpawnRequest request = spawn_from_wire(msg["spawn"]);
-      auto spawned = spawn(request);
-      proto::Json reply = {{"run", request.run}};
-      if (spawned) {
-        live_.insert(spawned->pid);
-        reply["pid"] = spawned->pid;
-        reply["start_ticks"] = spawned->start_ticks;
-      } else {
-        reply["error"] = spawned.error().message;
-      }
-      // Before it can be reaped: a run's "spawned" precedes its "exited".
-      send(proto::Json{{"spawned", std::move(reply)}});
-    } else if (msg.contains("kill")) {
-      const pid_t pid = msg["kill"].value("pid", pid_t{0});
-      // Only an unreaped child of ours: its pid, and so its group, is not
-      // anyone else's yet.
-      if (pid > 0 && live_.contains(pid)) ::kill(-pid, msg["kill"].value("signal", SIGTERM));
-    }
-    return true;
-  }
-
-  void reap() {
-    signalfd_siginfo info;
-    while (read(sigchld_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
-    }
-    int status = 0;
-    pid_t pid;
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-      if (live_.erase(pid)) send(proto::Json{{"exited", {{"pid", pid}, {"status", status}}}});
-  }
-
-  // Blocking: the worker reads at once, and while it does not (stopped), we
-  // have nothing better to do. A broken socket ends us.
-  void send(const proto::Json& msg) {
-    const std::string line = msg.dump(-1, ' ', false, proto::Json::error_handler_t::replace) + "\n";
-    for (size_t done = 0; done < line.size() && !broken_;) {
-      const ssize_t n = write(kKeeperFd, line.data() + done, line.size() - done);
-      if (n > 0)
-        done += static_cast<size_t>(n);
-      else if (n < 0 && errno != EINTR)
-        broken_ = true;
-    }
-  }
-
-  int sigchld_;
-  std::set<pid_t> live_;  // started, not reaped: their pids name their groups
-  proto::LineReader reader_{proto::kMaxFrame};
-  bool broken_ = false;
-};
+  closedir(proc);
+}
 
 }  // namespace
 
 int keeper_main() {
-  // Not the runs' (jobd::spawn resets every signal for them); ours: a
-  // Ctrl-C or a SIGTERM to the worker's group must leave us to outlive it and
-  // end its runs, and a worker gone must not kill us by SIGPIPE.
+  // A Ctrl-C or a SIGTERM to the worker's process group must leave us to
+  // outlive it and end its runs.
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) std::signal(sig, SIG_IGN);
-  sigset_t chld;
-  sigemptyset(&chld);
-  sigaddset(&chld, SIGCHLD);
-  sigprocmask(SIG_BLOCK, &chld, nullptr);
-  const int sigchld = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
-  if (sigchld < 0 || fcntl(kKeeperFd, F_SETFD, FD_CLOEXEC) != 0) return 1;  // not the runs' either
-  KeeperProcess keeper(sigchld);
-  keeper.serve();
-  keeper.kill_all();
+  if (fcntl(kKeeperFd, F_SETFD, FD_CLOEXEC) != 0) return 1;
+  std::map<int64_t, pid_t> groups;          // run -> its process group; 0: not told yet
+  std::map<int64_t, std::string> markers;   // run -> its JOBD_RUN_ID entry
+  keeper_wire::Reader reader;
+  char buffer[64 * 1024];
+  for (;;) {
+    const ssize_t n = read(kKeeperFd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // the worker is gone
+    // Nothing here is urgent but the end of file: let a few runs' frames
+    // gather in the socket rather than wake for each (on two cores the
+    // wake-ups cost the runs' own start rate). The runs then die within
+    // kPace of the worker.
+    if (static_cast<size_t>(n) < sizeof buffer) usleep(kPace);
+    reader.feed(std::string_view(buffer, static_cast<size_t>(n)));
+    while (auto m = reader.next()) {
+      switch (m->kind) {
+        case keeper_wire::Kind::hold:
+          groups[m->run] = 0;
+          markers[m->run] = std::move(m->marker);
+          break;
+        case keeper_wire::Kind::started:
+          groups[m->run] = m->pid;
+          break;
+        case keeper_wire::Kind::ended:
+          groups.erase(m->run);
+          markers.erase(m->run);
+          break;
+      }
+    }
+    if (reader.bad()) break;  // not a worker's: end what we hold all the same
+  }
+  std::map<int64_t, std::string> untold;
+  for (const auto& [run, group] : groups)
+    if (group > 0)
+      kill(-group, SIGKILL);
+    else if (auto m = markers.find(run); m != markers.end())
+      untold.insert(*m);
+  kill_marked(untold);
   return 0;
 }
 

@@ -44,6 +44,7 @@ void Spawner::work() {
     requests_.pop_front();
     lock.unlock();
     SpawnResult result{request.run, spawn(request)};
+    if (result.spawned) result.spawned->start_ticks = process_start_ticks(result.spawned->pid);
     lock.lock();
     results_.push_back(std::move(result));
     uv_async_send(&async_);

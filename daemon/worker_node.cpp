@@ -43,16 +43,14 @@ WorkerNode::~WorkerNode() = default;
 int WorkerNode::run() {
   std::error_code ec;
   std::filesystem::create_directories(options_.state_dir + "/logs", ec);
-  // Every run through the keeper: if this worker dies (kill -9), its runs die
+  // Every run held by the keeper: if this worker dies (kill -9), its runs die
   // with it rather than go on while their retries run elsewhere.
-  keeper_ = std::make_unique<Keeper>(
-      loop_, Keeper::Handlers{[this](SpawnResult r) { on_spawned(std::move(r)); },
-                              [this](pid_t pid, int status) { on_exited(pid, status); },
-                              [this](const std::string& why) { on_keeper_lost(why); }});
+  keeper_ = std::make_unique<Keeper>(loop_, [this](const std::string& why) { on_keeper_lost(why); });
   if (auto e = keeper_->start(kSelf)) {
     log(Level::error, "jobd: {}", e->message);
     return 1;
   }
+  spawner_ = std::make_unique<Spawner>(loop_, [this](SpawnResult r) { on_spawned(std::move(r)); });
   for (uv_timer_t* t : {&tick_timer_, &reconnect_timer_, &kill_timer_, &keeper_timer_}) {
     uv_timer_init(loop_, t);
     t->data = this;
@@ -72,6 +70,7 @@ int WorkerNode::run() {
   // Stopped: close what is left and let the loop deliver the closes.
   if (tcp_) uv_close(reinterpret_cast<uv_handle_t*>(tcp_), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
   tcp_ = nullptr;
+  spawner_->close();
   // The keeper reads the end of file, kills what is left (nothing, unless
   // the grace ran out) and exits.
   keeper_->close();
@@ -247,7 +246,10 @@ void WorkerNode::on_assign(const proto::Json& a) {
   r.logs = {base + ".out", base + ".err"};
   log(Level::info, "jobd: worker {}: run {} of job {} (epoch {})", options_.name, sched::run_ref(*run),
       a.value("job_name", std::string()), epoch);
-  keeper_->spawn(r);
+  // Held before it can start: if we die before we tell the keeper its
+  // group, the keeper finds it by this.
+  keeper_->hold(*run, "JOBD_RUN_ID=" + sched::run_ref(*run));
+  spawner_->submit(std::move(r));
 }
 
 void WorkerNode::on_read_log(const proto::Json& r) {
@@ -285,18 +287,27 @@ void WorkerNode::revoke(const proto::Json& leases) {
 
 void WorkerNode::on_spawned(SpawnResult result) {
   auto it = runs_.find(result.run);
-  if (it == runs_.end()) return;
-  Held& held = it->second;
   if (!result.spawned) {
+    keeper_->ended(result.run);
+    if (it == runs_.end()) return;
     log(Level::warning, "jobd: worker {}: run {} could not start: {}", options_.name, sched::run_ref(result.run),
         result.spawned.error().message);
-    held.start_error = result.spawned.error().message;
-    if (held.killed) return (void)runs_.erase(it);
+    it->second.start_error = result.spawned.error().message;
+    if (it->second.killed) return (void)runs_.erase(it);
     return report(result.run);
   }
-  held.pid = result.spawned->pid;
-  pids_[held.pid] = result.run;
+  const pid_t pid = result.spawned->pid;
+  keeper_->started(result.run, pid);
+  if (it == runs_.end()) return;  // not reachable: runs are erased once reaped, never before
+  Held& held = it->second;
+  held.pid = pid;
+  pids_[pid] = result.run;
   if (held.killed || stopping_) kill_run(result.run, held.killed ? SIGKILL : SIGTERM);
+  if (auto early = early_exits_.find(pid); early != early_exits_.end()) {
+    const int status = early->second;
+    early_exits_.erase(early);
+    on_exited(pid, status);
+  }
 }
 
 void WorkerNode::on_exited(pid_t pid, int status) {
@@ -304,6 +315,7 @@ void WorkerNode::on_exited(pid_t pid, int status) {
   if (it == pids_.end()) return;
   const int64_t run = it->second;
   pids_.erase(it);
+  keeper_->ended(run);
   auto held = runs_.find(run);
   if (held == runs_.end()) return;
   held->second.status = status;
@@ -311,50 +323,43 @@ void WorkerNode::on_exited(pid_t pid, int status) {
     runs_.erase(held);
   else
     report(run);
+}
+
+void WorkerNode::on_sigchld() {
+  int status = 0;
+  pid_t pid;
+  while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+    if (pid == keeper_->pid()) continue;  // its end of file has told us already
+    if (!pids_.contains(pid)) {
+      if (spawner_->in_flight() > 0) early_exits_[pid] = status;
+      continue;
+    }
+    on_exited(pid, status);
+  }
   maybe_stop();
 }
 
 void WorkerNode::on_keeper_lost(const std::string& why) {
-  // Its runs are orphans now, still running: end them here, as the keeper
-  // would have. (Their pids were its children's a moment ago; one reused so
-  // soon by a new group is not a risk worth a process scan.) A spawn it took
-  // but did not answer may have started, and nothing knows its pid: the
-  // window is the keeper's own spawn call, and it is reported lost as well.
-  log(Level::error, "jobd: worker {}: the keeper (pid {}) is gone: {}; its {} runs are killed and reported lost",
-      options_.name, keeper_->pid(), why, pids_.size());
-  for (const auto& [pid, run] : pids_) kill(-pid, SIGKILL);
-  pids_.clear();
-  std::vector<int64_t> lost;
-  for (auto& [run, held] : runs_)
-    if (!held.ended()) {
-      held.lost = "its worker's keeper died";
-      lost.push_back(run);
-    }
-  for (int64_t run : lost) {
-    if (runs_[run].killed)
-      runs_.erase(run);
-    else
-      report(run);
-  }
-  if (stopping_) return maybe_stop();
-  // Another, after a moment: one that dies at once must not spin us.
-  uv_timer_start(
-      &keeper_timer_,
-      [](uv_timer_t* t) {
-        auto* self = owner<WorkerNode>(t);
-        if (auto e = self->keeper_->start(kSelf)) {
-          log(Level::error, "jobd: {}; the worker stops", e->message);
-          self->begin_shutdown();
-        }
-      },
-      100, 0);
+  // The runs go on: they are our children. Until another keeper holds them
+  // they would not die with us: start one after a moment (one that dies at
+  // once must not spin us) and tell it what we hold.
+  log(Level::error, "jobd: worker {}: the keeper (pid {}) is gone: {}; starting another", options_.name,
+      keeper_->pid(), why);
+  uv_timer_start(&keeper_timer_, [](uv_timer_t* t) { owner<WorkerNode>(t)->restart_keeper(); }, 100, 0);
 }
 
-void WorkerNode::on_sigchld() {
-  // The keeper, which is our only child (the runs are its children).
-  int status = 0;
-  while (waitpid(-1, &status, WNOHANG) > 0) {
+void WorkerNode::restart_keeper() {
+  if (auto e = keeper_->start(kSelf)) {
+    log(Level::error, "jobd: worker {}: {}; trying again in a second", options_.name, e->message);
+    uv_timer_start(&keeper_timer_, [](uv_timer_t* t) { owner<WorkerNode>(t)->restart_keeper(); }, 1000, 0);
+    return;
   }
+  for (const auto& [run, held] : runs_) {
+    if (held.ended()) continue;
+    keeper_->hold(run, "JOBD_RUN_ID=" + sched::run_ref(run));
+    if (held.pid > 0) keeper_->started(run, held.pid);
+  }
+  log(Level::info, "jobd: worker {}: keeper pid {} holds its {} runs", options_.name, keeper_->pid(), pids_.size());
 }
 
 void WorkerNode::report(int64_t run) {
@@ -371,10 +376,8 @@ void WorkerNode::report(int64_t run) {
   if (held.status) {
     r["exit_code"] = WIFEXITED(*held.status) ? proto::Json(WEXITSTATUS(*held.status)) : proto::Json(nullptr);
     r["signal"] = WIFSIGNALED(*held.status) ? WTERMSIG(*held.status) : 0;
-  } else if (!held.start_error.empty()) {
-    r["start_error"] = held.start_error;
   } else {
-    r["lost"] = held.lost;
+    r["start_error"] = held.start_error;
   }
   send(std::move(r), [this, run](const proto::Json& reply) {
     if (!reply.value("ok", false))
@@ -418,7 +421,7 @@ void WorkerNode::tick() {
 
 void WorkerNode::kill_run(int64_t run, int signal) {
   auto it = runs_.find(run);
-  if (it != runs_.end() && it->second.pid > 0 && !it->second.ended()) keeper_->kill(it->second.pid, signal);
+  if (it != runs_.end() && it->second.pid > 0 && !it->second.ended()) kill(-it->second.pid, signal);
 }
 
 proto::Json WorkerNode::leases() const {

@@ -1,9 +1,9 @@
 // jobd --join HOST:PORT: a worker. It registers with the coordinator over
 // TCP (the cluster token first), sends a heartbeat with the leases it holds
-// every `heartbeat_ms`, runs what it is assigned (through its keeper, which
-// spawns them as jobd spawns its own, output to files under its state
-// directory, and kills them if the worker dies), and reports how each run
-// ended. It decides nothing about scheduling: the coordinator does.
+// every `heartbeat_ms`, runs what it is assigned (posix_spawn, output to
+// files under its state directory, as jobd runs its own; its keeper kills
+// them if the worker dies), and reports how each run ended. It decides
+// nothing about scheduling: the coordinator does.
 //
 // Fencing: a lease is (run, epoch). A run whose lease the coordinator
 // revokes is killed. A worker that cannot get a heartbeat through for
@@ -24,6 +24,7 @@
 #include "proto/codec.hpp"
 #include "proto/protocol.hpp"
 #include "keeper.hpp"
+#include "spawner.hpp"
 
 namespace jobd {
 
@@ -46,11 +47,10 @@ class WorkerNode {
     uint64_t epoch = 0;
     pid_t pid = 0;              // 0: spawn under way
     std::optional<int> status;  // waitpid status, once it ended
-    // Instead of a status: why it could not start, or why we lost it.
-    std::string start_error, lost;
-    bool reported = false;  // the coordinator took the report
-    bool killed = false;    // revoked or fenced: end it, report nothing
-    bool ended() const { return status || !start_error.empty() || !lost.empty(); }
+    std::string start_error;    // instead of a status: why it could not start
+    bool reported = false;      // the coordinator took the report
+    bool killed = false;        // revoked or fenced: end it, report nothing
+    bool ended() const { return status || !start_error.empty(); }
   };
 
   // The connection.
@@ -67,10 +67,10 @@ class WorkerNode {
   void on_read_log(const proto::Json& r);
   void revoke(const proto::Json& leases);
   // The runs.
-  void start_keeper();
   void on_spawned(SpawnResult result);
   void on_exited(pid_t pid, int status);
   void on_keeper_lost(const std::string& why);
+  void restart_keeper();
   void on_sigchld();
   void report(int64_t run);
   void tick();  // heartbeat, and fencing
@@ -82,6 +82,7 @@ class WorkerNode {
   Options options_;
   std::string coordinator_;  // HOST:PORT
   uv_loop_t* loop_;
+  std::unique_ptr<Spawner> spawner_;
   std::unique_ptr<Keeper> keeper_;
   uv_tcp_t* tcp_ = nullptr;  // the current connection, if any
   bool connected_ = false;   // authenticated and registered
@@ -90,6 +91,7 @@ class WorkerNode {
   std::map<int64_t, std::function<void(const proto::Json&)>> waiting_;  // request id -> reply handler
   std::map<int64_t, Held> runs_;                                        // by run id
   std::map<pid_t, int64_t> pids_;
+  std::map<pid_t, int> early_exits_;  // reaped before the spawner said whose
   uint64_t seen_epoch_ = 0;
   std::chrono::milliseconds heartbeat_{1000}, down_after_{15000};
   Clock::time_point last_acked_sent_{};  // when the newest acknowledged heartbeat was sent
