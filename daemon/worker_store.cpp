@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <cstdint>
 #include <limits>
 #include <string_view>
@@ -80,8 +81,11 @@ job::Result<std::unique_ptr<WorkerStore>> WorkerStore::open(const std::string& p
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK) {
-    job::Error e{job::Errc::storage, fmt::format("cannot open worker database {}: {}", path,
-                                                 db ? sqlite3_errmsg(db) : "out of memory")};
+    // SQLite says only "unable to open database file"; the system says why.
+    const int err = db ? sqlite3_system_errno(db) : 0;
+    job::Error e{job::Errc::storage,
+                 fmt::format("cannot open worker database {}: {}{}", path, db ? sqlite3_errmsg(db) : "out of memory",
+                             err ? fmt::format(" ({})", std::strerror(err)) : std::string())};
     sqlite3_close(db);
     return e;
   }

@@ -74,6 +74,7 @@ class WorkerStore {
   // missed here would be run twice.
   job::Result<std::vector<WorkerRun>> unfinished() const;
   // The newest `limit` runs, any state, newest assignment first, for people.
+  // Both see the open batch too: it is this connection's own transaction.
   job::Result<std::vector<WorkerRun>> recent(size_t limit) const;
 
   // Ends the current batch: prunes history beyond its cap and commits. On an
