@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <array>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <string_view>
 #include <utility>
@@ -39,9 +39,12 @@ constexpr std::array<const char*, 1> kMigrations = {
 
 constexpr std::string_view state_name(WorkerRun::State s) {
   switch (s) {
-    case WorkerRun::State::held: return "held";
-    case WorkerRun::State::reported: return "reported";
-    case WorkerRun::State::forgotten: return "forgotten";
+    case WorkerRun::State::held:
+      return "held";
+    case WorkerRun::State::reported:
+      return "reported";
+    case WorkerRun::State::forgotten:
+      return "forgotten";
   }
   return "held";
 }
@@ -63,7 +66,8 @@ constexpr std::string_view kRunColumns = "run, epoch, job, assigned_at, status, 
 }  // namespace
 
 job::Error WorkerStore::failure(const char* what) const {
-  return job::Error{job::Errc::storage, fmt::format("worker database {}: {}: {}", path_, what, sqlite3_errmsg(db_))};
+  return job::Error{job::Errc::storage,
+                    fmt::format("worker database {}: {}: {}", path_, what, sqlite3_errmsg(db_))};
 }
 
 std::optional<job::Error> WorkerStore::exec(const char* sql) {
@@ -83,9 +87,10 @@ job::Result<std::unique_ptr<WorkerStore>> WorkerStore::open(const std::string& p
                       nullptr) != SQLITE_OK) {
     // SQLite says only "unable to open database file"; the system says why.
     const int err = db ? sqlite3_system_errno(db) : 0;
-    job::Error e{job::Errc::storage,
-                 fmt::format("cannot open worker database {}: {}{}", path, db ? sqlite3_errmsg(db) : "out of memory",
-                             err ? fmt::format(" ({})", std::strerror(err)) : std::string())};
+    job::Error e{
+        job::Errc::storage,
+        fmt::format("cannot open worker database {}: {}{}", path, db ? sqlite3_errmsg(db) : "out of memory",
+                    err ? fmt::format(" ({})", std::strerror(err)) : std::string())};
     sqlite3_close(db);
     return e;
   }
@@ -156,9 +161,10 @@ std::optional<job::Error> WorkerStore::migrate() {
   int version = sqlite3_column_int(st, 0);
   sqlite3_finalize(st);
   if (version > static_cast<int>(kMigrations.size()))
-    return job::Error{job::Errc::storage,
-                      fmt::format("worker database {}: schema version {} is newer than this jobd ({}); upgrade jobd",
-                                  path_, version, kMigrations.size())};
+    return job::Error{
+        job::Errc::storage,
+        fmt::format("worker database {}: schema version {} is newer than this jobd ({}); upgrade jobd", path_,
+                    version, kMigrations.size())};
   while (version < static_cast<int>(kMigrations.size())) {
     const std::string sql = fmt::format("BEGIN; {} PRAGMA user_version = {}; COMMIT;",
                                         kMigrations[static_cast<size_t>(version)], version + 1);
@@ -256,7 +262,8 @@ job::Result<std::vector<WorkerRun>> WorkerStore::rows(sqlite3_stmt* st, const ch
     const auto state = state_from(column_text(st, 6));
     if (!state) {
       sqlite3_reset(st);
-      return job::Error{job::Errc::storage, fmt::format("worker database {}: run {} is corrupt", path_, r.run)};
+      return job::Error{job::Errc::storage,
+                        fmt::format("worker database {}: run {} is corrupt", path_, r.run)};
     }
     r.state = *state;
     out.push_back(std::move(r));
@@ -268,7 +275,9 @@ job::Result<std::vector<WorkerRun>> WorkerStore::rows(sqlite3_stmt* st, const ch
   return out;
 }
 
-job::Result<std::vector<WorkerRun>> WorkerStore::unfinished() const { return rows(unfinished_, "read held runs"); }
+job::Result<std::vector<WorkerRun>> WorkerStore::unfinished() const {
+  return rows(unfinished_, "read held runs");
+}
 
 job::Result<std::vector<WorkerRun>> WorkerStore::recent(size_t limit) const {
   sqlite3_bind_int64(recent_, 1,

@@ -38,12 +38,12 @@ struct WorkerRun {
     reported,   // the coordinator acknowledged its end; kept as history
     forgotten,  // revoked or killed: not ours to report; kept as history
   };
-  int64_t run = 0;            // the coordinator's run id
-  uint64_t epoch = 0;         // the lease's fencing epoch
-  std::string job;            // the job's name, for people
-  int64_t assigned_at_ms = 0; // wall clock, milliseconds since the Unix epoch
-  std::optional<int> status;  // waitpid() status once it ended (WIFEXITED/WIFSIGNALED)
-  std::string error;          // non-empty: it could not start, and why (then no status)
+  int64_t run = 0;             // the coordinator's run id
+  uint64_t epoch = 0;          // the lease's fencing epoch
+  std::string job;             // the job's name, for people
+  int64_t assigned_at_ms = 0;  // wall clock, milliseconds since the Unix epoch
+  std::optional<int> status;   // waitpid() status once it ended (WIFEXITED/WIFSIGNALED)
+  std::string error;           // non-empty: it could not start, and why (then no status)
   State state = State::held;
 };
 
@@ -86,7 +86,8 @@ class WorkerStore {
   void limit_pages_for_test(int64_t pages);
 
  private:
-  WorkerStore(sqlite3* db, std::string path, int64_t history) : db_(db), path_(std::move(path)), history_(history) {}
+  WorkerStore(sqlite3* db, std::string path, int64_t history)
+      : db_(db), path_(std::move(path)), history_(history) {}
   std::optional<job::Error> migrate();
   std::optional<job::Error> exec(const char* sql);
   job::Error failure(const char* what) const;
@@ -98,10 +99,10 @@ class WorkerStore {
   sqlite3* db_;
   std::string path_;  // for messages
   int64_t history_;
-  bool in_batch_ = false;               // a transaction is open
-  std::optional<job::Error> failed_;    // the batch's first failure; commit() returns it
-  int64_t last_closed_ = 0;             // the newest `closed` sequence number handed out
-  bool closed_in_batch_ = false;        // history grew: commit() prunes it
+  bool in_batch_ = false;             // a transaction is open
+  std::optional<job::Error> failed_;  // the batch's first failure; commit() returns it
+  int64_t last_closed_ = 0;           // the newest `closed` sequence number handed out
+  bool closed_in_batch_ = false;      // history grew: commit() prunes it
   // Prepared once, at open.
   sqlite3_stmt* begin_ = nullptr;
   sqlite3_stmt* commit_ = nullptr;

@@ -218,8 +218,8 @@ TEST_CASE("open() fails with a message naming the file") {
     auto store = WorkerStore::open(path);
     REQUIRE_FALSE(store);
     CHECK(store.error().code == job::Errc::storage);
-    CHECK(store.error().message ==
-          "cannot open worker database " + path + ": unable to open database file (No such file or directory)");
+    CHECK(store.error().message == "cannot open worker database " + path +
+                                       ": unable to open database file (No such file or directory)");
   }
   SUBCASE("under a regular file") {
     std::ofstream(dir.path / "file") << "x";
@@ -269,7 +269,7 @@ TEST_CASE("a write that fails is returned by commit(), its batch is lost, and th
   CHECK(e->message.find("full") != std::string::npos);
   const auto runs = unfinished(*store);
   REQUIRE(ids(runs) == std::vector<int64_t>{1});
-  CHECK_FALSE(runs[0].status);  // in the lost batch too
+  CHECK_FALSE(runs[0].status);   // in the lost batch too
   CHECK_FALSE(store->commit());  // reported once
 
   store->limit_pages_for_test(1'000'000);
