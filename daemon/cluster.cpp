@@ -120,11 +120,12 @@ void Server::op_report(Session& s, const proto::Json& id, const proto::Json& req
   const auto text = [&](const char* key) {
     return req.contains(key) && req[key].is_string() ? req[key].get<std::string>() : std::string();
   };
-  // "start_error": it could not start; else how the process ended.
-  const std::string start_error = text("start_error");
-  const auto refused = !start_error.empty()
-                           ? sched_.worker_start_failed(s.worker, lease, start_error, now())
-                           : sched_.worker_exited(s.worker, lease, exit_code, req.value("signal", 0), now());
+  // One of: "start_error" (it could not start), "lost" (the worker lost it
+  // unseen: it restarted), else how the process ended.
+  const std::string start_error = text("start_error"), lost = text("lost");
+  const auto refused = !start_error.empty() ? sched_.worker_start_failed(s.worker, lease, start_error, now())
+                       : !lost.empty()      ? sched_.worker_lost(s.worker, lease, lost, now())
+                                            : sched_.worker_exited(s.worker, lease, exit_code, req.value("signal", 0), now());
   if (const auto& e = refused) {
     ++stale_reports_;
     log(Level::warning, "jobd: worker {}: report refused: {}", s.worker, e->message);

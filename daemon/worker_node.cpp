@@ -43,6 +43,13 @@ WorkerNode::~WorkerNode() = default;
 int WorkerNode::run() {
   std::error_code ec;
   std::filesystem::create_directories(options_.state_dir + "/logs", ec);
+  auto store = WorkerStore::open(options_.state_dir + "/worker.db");
+  if (!store) {
+    log(Level::error, "jobd: {}", store.error().message);
+    return 1;
+  }
+  store_ = std::move(*store);
+  if (!recall()) return 1;
   // Every run held by the keeper: if this worker dies (kill -9), its runs die
   // with it rather than go on while their retries run elsewhere.
   keeper_ = std::make_unique<Keeper>(loop_, [this](const std::string& why) { on_keeper_lost(why); });
@@ -51,6 +58,17 @@ int WorkerNode::run() {
     return 1;
   }
   spawner_ = std::make_unique<Spawner>(loop_, [this](SpawnResult r) { on_spawned(std::move(r)); });
+  uv_check_init(loop_, &commit_);
+  commit_.data = this;
+  uv_check_start(&commit_, [](uv_check_t* c) {
+    auto* self = owner<WorkerNode>(c);
+    // Not fatal: the runs go on, in memory; only a crash would lose what
+    // the disk did not take. Said once per kind of error.
+    if (auto e = self->store_->commit(); e && e->message != self->store_error_) {
+      log(Level::error, "jobd: worker {}: {}", self->options_.name, e->message);
+      self->store_error_ = e->message;
+    }
+  });
   for (uv_timer_t* t : {&tick_timer_, &reconnect_timer_, &kill_timer_, &keeper_timer_}) {
     uv_timer_init(loop_, t);
     t->data = this;
@@ -76,10 +94,12 @@ int WorkerNode::run() {
   keeper_->close();
   for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&tick_timer_), reinterpret_cast<uv_handle_t*>(&reconnect_timer_),
                          reinterpret_cast<uv_handle_t*>(&kill_timer_), reinterpret_cast<uv_handle_t*>(&keeper_timer_),
+                         reinterpret_cast<uv_handle_t*>(&commit_),
                          reinterpret_cast<uv_handle_t*>(&sigchld_),
                          reinterpret_cast<uv_handle_t*>(&sigterm_), reinterpret_cast<uv_handle_t*>(&sigint_)})
     if (!uv_is_closing(h)) uv_close(h, nullptr);
   uv_run(loop_, UV_RUN_DEFAULT);
+  if (auto e = store_->commit()) log(Level::error, "jobd: worker {}: {}", options_.name, e->message);
   int status = 0;
   if (keeper_->pid() > 0) waitpid(keeper_->pid(), &status, 0);
   log(Level::info, "jobd: worker {} stopped", options_.name);
@@ -237,6 +257,9 @@ void WorkerNode::on_assign(const proto::Json& a) {
   seen_epoch_ = std::max(seen_epoch_, epoch);
   if (runs_.contains(*run) || stopping_) return;  // sent again after a reconnect
   runs_[*run].epoch = epoch;
+  store_->assigned(*run, epoch, a.value("job_name", std::string()), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                          std::chrono::system_clock::now().time_since_epoch())
+                                                          .count());
   SpawnRequest r;
   r.run = *run;
   r.argv = a.value("argv", std::vector<std::string>{});
@@ -278,7 +301,7 @@ void WorkerNode::revoke(const proto::Json& leases) {
         sched::run_ref(*run));
     it->second.killed = true;
     kill_run(*run, SIGKILL);
-    if (it->second.ended()) runs_.erase(it);  // nothing to wait for
+    if (it->second.ended()) forget(*run);  // nothing to wait for
 
   }
 }
@@ -293,7 +316,8 @@ void WorkerNode::on_spawned(SpawnResult result) {
     log(Level::warning, "jobd: worker {}: run {} could not start: {}", options_.name, sched::run_ref(result.run),
         result.spawned.error().message);
     it->second.start_error = result.spawned.error().message;
-    if (it->second.killed) return (void)runs_.erase(it);
+    store_->failed_to_start(result.run, it->second.start_error);
+    if (it->second.killed) return forget(result.run);
     return report(result.run);
   }
   const pid_t pid = result.spawned->pid;
@@ -319,8 +343,9 @@ void WorkerNode::on_exited(pid_t pid, int status) {
   auto held = runs_.find(run);
   if (held == runs_.end()) return;
   held->second.status = status;
+  store_->ended(run, status);
   if (held->second.killed)
-    runs_.erase(held);
+    forget(run);
   else
     report(run);
 }
@@ -366,8 +391,9 @@ void WorkerNode::report(int64_t run) {
   auto it = runs_.find(run);
   if (it == runs_.end() || !it->second.ended()) return;
   if (!connected_) {
-    // Sent when it registers again; stopping, it never will: the lease
-    // expires and the coordinator settles the run.
+    // Sent when it registers again; stopping, it never will in this life:
+    // the store keeps it for the next (a report then may come too late,
+    // the lease having expired and the run been retried: it is refused).
     if (stopping_) runs_.erase(it);
     return;
   }
@@ -376,16 +402,47 @@ void WorkerNode::report(int64_t run) {
   if (held.status) {
     r["exit_code"] = WIFEXITED(*held.status) ? proto::Json(WEXITSTATUS(*held.status)) : proto::Json(nullptr);
     r["signal"] = WIFSIGNALED(*held.status) ? WTERMSIG(*held.status) : 0;
-  } else {
+  } else if (!held.start_error.empty()) {
     r["start_error"] = held.start_error;
+  } else {
+    r["lost"] = held.lost;
   }
   send(std::move(r), [this, run](const proto::Json& reply) {
-    if (!reply.value("ok", false))
+    if (!reply.value("ok", false)) {
       log(Level::warning, "jobd: worker {}: report of run {} refused: {}", options_.name, sched::run_ref(run),
           reply["error"].value("message", std::string()));
-    runs_.erase(run);  // taken, or refused for good (a stale lease)
+      forget(run);  // refused for good: a stale lease
+    } else {
+      store_->reported(run);
+      runs_.erase(run);
+    }
     maybe_stop();
   });
+}
+
+void WorkerNode::forget(int64_t run) {
+  store_->forget(run);
+  runs_.erase(run);
+}
+
+bool WorkerNode::recall() {
+  auto held = store_->unfinished();
+  if (!held) {
+    log(Level::error, "jobd: {}", held.error().message);
+    return false;
+  }
+  for (const WorkerRun& r : *held) {
+    Held& h = runs_[r.run];
+    h.epoch = r.epoch;
+    h.status = r.status;
+    h.start_error = r.error;
+    // Running when we last died: the keeper killed it; its end is unknown.
+    if (!h.ended()) h.lost = "its worker restarted while it ran";
+    seen_epoch_ = std::max(seen_epoch_, r.epoch);
+  }
+  if (!runs_.empty())
+    log(Level::info, "jobd: worker {}: {} runs of its previous life to report", options_.name, runs_.size());
+  return true;
 }
 
 void WorkerNode::tick() {

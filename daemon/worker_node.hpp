@@ -25,6 +25,7 @@
 #include "proto/protocol.hpp"
 #include "keeper.hpp"
 #include "spawner.hpp"
+#include "worker_store.hpp"
 
 namespace jobd {
 
@@ -47,10 +48,12 @@ class WorkerNode {
     uint64_t epoch = 0;
     pid_t pid = 0;              // 0: spawn under way
     std::optional<int> status;  // waitpid status, once it ended
-    std::string start_error;    // instead of a status: why it could not start
-    bool reported = false;      // the coordinator took the report
-    bool killed = false;        // revoked or fenced: end it, report nothing
-    bool ended() const { return status || !start_error.empty(); }
+    // Instead of a status: why it could not start, or why we lost it (it
+    // ran when this worker last died).
+    std::string start_error, lost;
+    bool reported = false;  // the coordinator took the report
+    bool killed = false;    // revoked or fenced: end it, report nothing
+    bool ended() const { return status || !start_error.empty() || !lost.empty(); }
   };
 
   // The connection.
@@ -67,6 +70,8 @@ class WorkerNode {
   void on_read_log(const proto::Json& r);
   void revoke(const proto::Json& leases);
   // The runs.
+  bool recall();  // the runs of our previous life, from the store
+  void forget(int64_t run);
   void on_spawned(SpawnResult result);
   void on_exited(pid_t pid, int status);
   void on_keeper_lost(const std::string& why);
@@ -84,6 +89,8 @@ class WorkerNode {
   uv_loop_t* loop_;
   std::unique_ptr<Spawner> spawner_;
   std::unique_ptr<Keeper> keeper_;
+  std::unique_ptr<WorkerStore> store_;
+  std::string store_error_;  // the last commit's error, logged once
   uv_tcp_t* tcp_ = nullptr;  // the current connection, if any
   bool connected_ = false;   // authenticated and registered
   proto::LineReader reader_{proto::kMaxFrame};
@@ -98,6 +105,7 @@ class WorkerNode {
   bool heartbeat_in_flight_ = false;
   std::chrono::milliseconds reconnect_delay_{100};
   uv_timer_t tick_timer_{}, reconnect_timer_{}, kill_timer_{}, keeper_timer_{};
+  uv_check_t commit_{};  // the store's batch, once per loop turn
   uv_signal_t sigchld_{}, sigterm_{}, sigint_{};
   bool stopping_ = false;
 };

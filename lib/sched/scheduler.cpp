@@ -1416,6 +1416,13 @@ std::optional<Error> Scheduler::worker_start_failed(const std::string& worker, L
   return std::nullopt;
 }
 
+std::optional<Error> Scheduler::worker_lost(const std::string& worker, Lease lease, std::string reason,
+                                            time::Instant now) {
+  if (auto stale = stale_report(worker, lease)) return stale;
+  lost(lease.run, std::move(reason), now);
+  return std::nullopt;
+}
+
 
 std::optional<Error> Scheduler::drain_worker(const std::string& worker, bool drained) {
   if (!workers_.drain(worker, drained))

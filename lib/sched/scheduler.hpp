@@ -121,10 +121,12 @@ class Scheduler {
   // Errc::invalid_argument, "stale lease ...", and changes nothing.
   std::optional<Error> worker_exited(const std::string& worker, Lease lease, std::optional<int> exit_code,
                                      int signal, time::Instant now);
-  // The same checks, for a run that could not start there (start_failed:
-  // not retried).
+  // The same checks, for a run that never got going there: it could not
+  // start (start_failed: not retried), or the worker lost it without seeing
+  // it end, as when it restarts (lost: retried per the job's policy).
   std::optional<Error> worker_start_failed(const std::string& worker, Lease lease, std::string reason,
                                            time::Instant now);
+  std::optional<Error> worker_lost(const std::string& worker, Lease lease, std::string reason, time::Instant now);
   std::optional<Error> drain_worker(const std::string& worker, bool drained);
   void set_worker_load(const std::string& worker, double load) {
     if (Worker* w = workers_.find(worker)) w->load = load;

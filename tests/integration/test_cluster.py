@@ -10,7 +10,9 @@ takes its run's processes with it (its keeper kills them) and the run is
 lost and retried on another worker; a keeper killed with -9 is replaced,
 the runs go on and the new keeper holds them; what a worker reports (exit
 codes, signals, a command that cannot start) and kills (a timeout's whole
-process group) reaches the coordinator as on one node; a worker stopped (SIGSTOP) past down_after loses
+process group) reaches the coordinator as on one node; a worker killed and
+started again reports from its store a run that ended while the coordinator
+was away, once, and a run it had running as lost; a worker stopped (SIGSTOP) past down_after loses
 its run, which is retried on another worker, and when it is continued it
 kills the run's process group itself; a coordinator killed with -9 and
 restarted adopts the runs its workers still run, so that no run is lost or
@@ -74,9 +76,9 @@ def token_file(ctx, token=TOKEN):
     return path
 
 
-def cluster(ctx, workers=(('w1', 2, ()), ('w2', 2, ()), ('w3', 2, ('disk=ssd',))), port=0):
+def cluster(ctx, workers=(('w1', 2, ()), ('w2', 2, ()), ('w3', 2, ('disk=ssd',))), port=0, health=HEALTH):
     token = token_file(ctx)
-    config = (f'slots = 0\nlisten = "127.0.0.1:{port}"\ntoken_file = "{token}"\nname = "coord"\n' + HEALTH)
+    config = (f'slots = 0\nlisten = "127.0.0.1:{port}"\ntoken_file = "{token}"\nname = "coord"\n' + health)
     coord = ctx.jobd(slots=None, config=config)
     address = coord.status()['listen']
     nodes = [Worker(ctx, coord, address, name, slots, tags, token).start() for name, slots, tags in workers]
@@ -231,6 +233,49 @@ def test_keeper_kill9_is_replaced_and_the_runs_go_on_held_by_the_new_one(ctx):
     # The new keeper holds it: the run dies with its worker.
     w1.kill9()
     wait_until(lambda: not pids_with(m), 10, 'the run to die with its worker')
+
+
+def held_in_store(worker):
+    """The worker's store (worker.db): run id -> waitpid status (None while
+    it runs), of the runs whose end it has not had acknowledged."""
+    import sqlite3
+    db = sqlite3.connect(f'file:{os.path.join(worker.state_dir, "worker.db")}?mode=ro', uri=True)
+    try:
+        return {f'r{run}': status for run, status in db.execute("SELECT run, status FROM runs WHERE state = 'held'")}
+    except sqlite3.Error:
+        return {}
+    finally:
+        db.close()
+
+
+def test_restarted_worker_reports_what_its_store_kept(ctx):
+    # A slow down_after: the restarts must come before the leases expire.
+    coord, address, (w1,) = cluster(ctx, workers=(('w1', 2, ()),),
+                                    health='heartbeat = "200ms"\nunhealthy_after = "1s"\ndown_after = "20s"\n')
+    marker = os.path.join(ctx.tempdir(), 'marker')
+    gate = os.path.join(ctx.tempdir(), 'gate')
+    os.mkfifo(gate)
+    m = ctx.marker()
+    coord.submit('--name', 'done', '--retries', '1', '--shell', f'echo $JOBD_RUN_ID >> {marker}; cat {gate} > /dev/null')
+    coord.submit('--name', 'cut', '--retries', '0', '--shell', f'sleep {m}')
+    wait_until(lambda: len(marker_lines(marker)) == 1 and len(pids_with(m)) == 1, 15, 'both runs to start')
+    done, cut = coord.runs('done')[0]['id'], coord.runs('cut')[0]['id']
+    # The coordinator away, `done` ends: the worker cannot report it, and
+    # dies with the end only in its store; `cut` dies with the worker.
+    coord.kill9()
+    open_gate(gate, lambda: held_in_store(w1).get(done) is not None, 'the worker to record the end of the run')
+    w1.kill9()
+    wait_until(lambda: not pids_with(m), 10, 'the running run to die with its worker')
+    coord.config = coord.config.replace('listen = "127.0.0.1:0"', f'listen = "{address}"')
+    coord.start()
+    w1.start()
+    ended = wait_until(lambda: (lambda r: r if r['state'] == 'succeeded' else None)(coord.run(done)), 15,
+                       'the stored end to be reported')
+    ctx.check(ended['attempt'] == 1 and marker_lines(marker) == [done], f'it ran once: {ended}, {marker_lines(marker)}')
+    lost = wait_until(lambda: (lambda r: r if r['state'] == 'lost' else None)(coord.run(cut)), 15,
+                      'the run it had running to be lost')
+    ctx.check(lost['reason'] == 'its worker restarted while it ran', f'lost at once, said why: {lost}')
+    wait_until(lambda: held_in_store(w1) == {}, 10, 'the store to hold nothing once both are taken')
 
 
 def test_worker_reports_like_one_node(ctx):
@@ -406,6 +451,7 @@ if __name__ == '__main__':
         test_worker_kill9_loses_its_run_which_dies_with_it,
         test_keeper_kill9_is_replaced_and_the_runs_go_on_held_by_the_new_one,
         test_worker_reports_like_one_node,
+        test_restarted_worker_reports_what_its_store_kept,
         test_partition_with_network_namespaces,
         test_wrong_token_is_refused,
         test_drain,

@@ -99,6 +99,26 @@ TEST_CASE("a worker's run that could not start fails, unretried, if the lease is
   CHECK(s.workers().find("w1")->used == 0);
 }
 
+TEST_CASE("a worker's run it lost (it restarted) is lost and retried, if the lease is its") {
+  Scheduler s = coordinator();
+  s.join_worker(worker("w1", 1), {}, 0, T0);
+  auto a = spec("a");
+  a.retries = 1;
+  a.backoff = 1s;
+  a.jitter = 0;
+  submit(s, a, T0);
+  s.tick(T0);
+  const int64_t run = assigned(s).at(0);
+  const std::string why = "its worker restarted while it ran";
+  CHECK(s.worker_lost("w1", {run, 9}, why, T0 + 1s));
+  CHECK(s.run(run)->state == RunState::running);
+  CHECK_FALSE(s.worker_lost("w1", lease_of(s, run), why, T0 + 1s));
+  const Run& lost = *s.run(run);
+  CHECK(lost.state == RunState::lost);
+  CHECK(lost.reason == why);
+  CHECK(lost.next_attempt);
+}
+
 TEST_CASE("runs spread by free slots; the coordinator runs its share when it has slots") {
   Scheduler s({.slots = 1, .node_name = "coord"});
   s.join_worker(worker("w1", 2), {}, 0, T0);
