@@ -769,7 +769,7 @@ void Scheduler::dispatch(time::Instant now) {
     const time::Duration timeout = policy_of(run).timeout;
     if (timeout > time::Duration::zero()) timers_.push({Timer::Kind::timeout, now + timeout, run.id});
     Worker& w = *place.worker;
-    workers_.take(w, run.id);
+    workers_.take(w, run.id, now);
     if (w.local) {
       actions_.push_back({Action::Kind::start, run.id});
     } else {
@@ -1254,11 +1254,11 @@ void Scheduler::resume(time::Instant now) {
       case RunState::running: {
         ++running_;
         if (run.worker.empty()) {
-          workers_.take(workers_.local(), run.id);
+          workers_.take(workers_.local(), run.id, now);
         } else {
           // Its worker has until down_after from now to come back and claim it.
           Worker& w = workers_.expect(run.worker, now);
-          workers_.take(w, run.id);
+          workers_.take(w, run.id, now);
           arm_lease_timer(w);
         }
         const time::Duration timeout = policy_of(run).timeout;

@@ -87,6 +87,12 @@ const Worker* Workers::find(const std::string& worker) const {
   return const_cast<Workers*>(this)->find(worker);
 }
 
+double Workers::recent(const Worker& w, time::Instant now) {
+  if (w.recent == 0 || now <= w.recent_at) return w.recent;
+  const double half_lives = std::chrono::duration<double>(now - w.recent_at) / kRecentHalfLife;
+  return w.recent * std::exp2(-half_lives);
+}
+
 bool Workers::any_free(time::Instant now) const {
   for (const Worker& w : workers_)
     if (w.used < w.spec.slots && state(w, now) == WorkerState::ready) return true;
@@ -103,11 +109,12 @@ bool carries(const Worker& w, const std::map<std::string, std::string>& constrai
   return true;
 }
 
-// a before b: more free slots, then fewer assignments, then the name.
-bool better(const Worker& a, const Worker& b) {
+// a before b: more free slots, then fewer recent assignments, then the name.
+bool better(const Worker& a, const Worker& b, time::Instant now) {
   const int free_a = a.spec.slots - a.used, free_b = b.spec.slots - b.used;
   if (free_a != free_b) return free_a > free_b;
-  if (a.assigned != b.assigned) return a.assigned < b.assigned;
+  const double recent_a = Workers::recent(a, now), recent_b = Workers::recent(b, now);
+  if (recent_a != recent_b) return recent_a < recent_b;
   return a.spec.name < b.spec.name;
 }
 
@@ -126,7 +133,7 @@ Placement Workers::place(const std::map<std::string, std::string>& constraints, 
       Worker* a = &workers_[pick(rng_)];
       Worker* b = &workers_[pick(rng_)];
       const bool ok_a = eligible(*a, constraints, now), ok_b = eligible(*b, constraints, now);
-      if (ok_a && ok_b) return {better(*a, *b) ? a : b, {}};
+      if (ok_a && ok_b) return {better(*a, *b, now) ? a : b, {}};
       if (ok_a || ok_b) return {ok_a ? a : b, {}};
     }
   }
@@ -137,7 +144,7 @@ Placement Workers::place(const std::map<std::string, std::string>& constraints, 
     named_seen = true;
     if (!carries(w, constraints)) continue;
     matching_seen = true;
-    if (eligible(w, constraints, now) && (!best || better(w, *best))) best = &w;
+    if (eligible(w, constraints, now) && (!best || better(w, *best, now))) best = &w;
   }
   if (best) return {best, {}};
   std::vector<std::string> wanted;

@@ -52,7 +52,11 @@ struct Worker {
   time::Instant last_heartbeat{};
   int used = 0;           // runs leased to it now: runs.size()
   std::set<int64_t> runs;  // those runs
-  uint64_t assigned = 0;  // runs ever assigned to it: ties go to the one given fewer
+  // Runs assigned to it lately: a count that halves every kRecentHalfLife,
+  // as of recent_at. Ties go to the one given fewer lately; not fewer ever,
+  // which would hand a worker that joins late every tie for days.
+  double recent = 0;
+  time::Instant recent_at{};
   double load = 0;        // its 1-minute load average, as its last heartbeat said (shown, not used)
   size_t position = 0;    // among all workers, for the registry (Workers::at)
 };
@@ -93,17 +97,22 @@ class Workers {
 
   // Where a run goes: among ready workers with a free slot that carry every
   // tag of `constraints` (and are named `node`, if given), the one with the
-  // most free slots, then the fewest assignments, then the name. With more
+  // most free slots, then the fewest recent assignments, then the name. With more
   // than kSampleAbove workers and no constraint, the better of two drawn at
   // random (power of two choices: O(1), and within a small factor of the
   // best); when draws keep missing (most workers busy), a full scan.
   Placement place(const std::map<std::string, std::string>& constraints, const std::string& node,
                   time::Instant now);
   // A run leased to / released by `w`.
-  void take(Worker& w, int64_t run) {
-    if (w.runs.insert(run).second) ++w.assigned;
+  void take(Worker& w, int64_t run, time::Instant now) {
+    if (w.runs.insert(run).second) {
+      w.recent = recent(w, now) + 1;
+      w.recent_at = now;
+    }
     w.used = static_cast<int>(w.runs.size());
   }
+  static constexpr time::Duration kRecentHalfLife = std::chrono::seconds{60};
+  static double recent(const Worker& w, time::Instant now);
   void release(Worker& w, int64_t run) {
     w.runs.erase(run);
     w.used = static_cast<int>(w.runs.size());

@@ -63,18 +63,41 @@ TEST_CASE("placement: most free slots, then fewest assignments; full workers tak
   auto p = ws.place({}, {}, T0);
   REQUIRE(p.worker);
   CHECK(p.worker->spec.name == "b");
-  ws.take(*p.worker, 1);  // b: 3 free
-  ws.take(*p.worker, 2);  // b: 2 free, as a: tie on free slots -> a has fewer assignments
+  ws.take(*p.worker, 1, T0);  // b: 3 free
+  ws.take(*p.worker, 2, T0);  // b: 2 free, as a: tie on free slots -> a has fewer assignments
   CHECK(ws.place({}, {}, T0).worker->spec.name == "a");
   // Fill everything: no place, and why.
   int64_t run = 10;
-  for (const char* n : {"a", "a", "b", "b"}) ws.take(*ws.find(n), ++run);
+  for (const char* n : {"a", "a", "b", "b"}) ws.take(*ws.find(n), ++run, T0);
   auto none = ws.place({}, {}, T0);
   CHECK(none.worker == nullptr);
   CHECK(none.why_not == "every worker is busy, draining or unhealthy");
   CHECK_FALSE(ws.any_free(T0));
   ws.release(*ws.find("a"), 11);
   CHECK(ws.place({}, {}, T0).worker->spec.name == "a");
+}
+
+TEST_CASE("ties go to the worker given fewer runs lately, not ever: one that joins late is not flooded") {
+  Workers ws;
+  ws.join(worker("old", 1), T0);
+  for (int64_t run = 1; run <= 1000; ++run) {  // a thousand short runs, one after another
+    ws.take(*ws.find("old"), run, T0 + std::chrono::seconds{run});
+    ws.release(*ws.find("old"), run);
+  }
+  const auto later = T0 + 3600s;  // an hour on, a new worker joins
+  ws.join(worker("old", 1), later);
+  ws.join(worker("new", 1), later);
+  std::map<std::string, int> got;
+  for (int64_t run = 2000; run < 2010; ++run) {
+    const auto t = later + std::chrono::milliseconds{100 * (run - 2000)};
+    job::sched::Worker* w = ws.place({}, {}, t).worker;
+    REQUIRE(w);
+    ++got[w->spec.name];
+    ws.take(*w, run, t);
+    ws.release(*w, run);
+  }
+  CHECK(got["old"] == 5);  // they take turns
+  CHECK(got["new"] == 5);
 }
 
 TEST_CASE("constraints and node: only workers carrying every tag, or the one named") {
@@ -87,7 +110,7 @@ TEST_CASE("constraints and node: only workers carrying every tag, or the one nam
   CHECK(ws.place({{"gpu", "yes"}}, {}, T0).why_not == "no worker with gpu=yes");
   CHECK(ws.place({}, "nope", T0).why_not == "no worker named nope");
   CHECK(ws.place({{"disk", "hdd"}}, "ssd1", T0).why_not == "no worker ssd1 with disk=hdd");
-  ws.take(*ws.find("ssd1"), 1);
+  ws.take(*ws.find("ssd1"), 1, T0);
   CHECK(ws.place({{"disk", "ssd"}}, {}, T0).why_not == "every worker with disk=ssd is busy, draining or unhealthy");
   // Unhealthy workers take nothing new.
   CHECK(ws.place({{"os", "linux"}}, {}, T0 + 6s).worker == nullptr);
@@ -112,7 +135,7 @@ TEST_CASE("many workers: two random choices spread the load and find the idle on
   for (int i = 0; i < 2000; ++i) {
     auto p = ws.place({}, {}, T0);
     REQUIRE(p.worker);
-    ws.take(*p.worker, i);
+    ws.take(*p.worker, i, T0);
     ++load[p.worker->spec.name];
   }
   int most = 0;
@@ -121,6 +144,6 @@ TEST_CASE("many workers: two random choices spread the load and find the idle on
   CHECK(load.size() >= 600u);   // spread: 2,000 runs over at least 600 of the 1,000
   // Nearly full: the scan still finds the last free slots.
   for (int i = 0; i < 1999; ++i) REQUIRE(ws.place({}, {}, T0).worker);
-  for (int i = 0; i < 1999; ++i) ws.take(*ws.place({}, {}, T0).worker, 10000 + i);
+  for (int i = 0; i < 1999; ++i) ws.take(*ws.place({}, {}, T0).worker, 10000 + i, T0);
   CHECK(ws.place({}, {}, T0).worker != nullptr);
 }
