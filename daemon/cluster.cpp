@@ -67,13 +67,26 @@ void Server::op_register(Session& s, const proto::Json& id, const proto::Json& r
   auto held = leases_field(req);
   if (!held) return send(s.id, error_body(id, held.error()));
   const uint64_t seen = req.value("seen_epoch", uint64_t{0});
-  // A worker that reconnects replaces its old connection.
+  const std::string instance = req.value("instance", std::string());
+  // A worker that reconnects replaces its old connection. Another process
+  // claiming the name of a healthy worker, on a connection still open, is
+  // refused: two workers under one name would take turns replacing each
+  // other, each killing the other's runs as revoked.
   if (auto old = worker_sessions_.find(name); old != worker_sessions_.end() && old->second != s.id)
     if (auto it = sessions_.find(old->second); it != sessions_.end()) {
+      const sched::Worker* w = sched_.workers().find(name);
+      const auto state = w ? sched_.workers().state(*w, now()) : sched::WorkerState::down;
+      if (it->second->worker_instance != instance && state != sched::WorkerState::unhealthy &&
+          state != sched::WorkerState::down)
+        return send(s.id, error_body(id, {Errc::invalid_argument,
+                                          fmt::format("name \"{}\" is taken by another worker, connected from {}: "
+                                                      "give this one another --name",
+                                                      name, it->second->peer)}));
       it->second->worker.clear();
       close_session(*it->second);
     }
   s.worker = name;
+  s.worker_instance = instance;
   worker_sessions_[name] = s.id;
   const auto revoke = sched_.join_worker(spec, *held, seen, now());
   log(Level::info, "jobd: worker {} registered from {} ({} slots, {} leases held)", name, s.peer.empty() ? "the socket" : s.peer,

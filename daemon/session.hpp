@@ -24,6 +24,7 @@ struct Server::Session {
   bool authenticated = true;
   std::string peer;    // TCP: the client's "HOST:PORT"; empty on the Unix socket
   std::string worker;  // the worker registered on this connection, if any
+  std::string worker_instance;  // and the process it is (random at its start)
   std::chrono::steady_clock::time_point accepted_at;
 
   uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&handle); }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <csignal>
 #include <filesystem>
+#include <random>
 
 #include "log.hpp"
 #include "proto/base64.hpp"
@@ -36,7 +37,10 @@ struct Write {
 }  // namespace
 
 WorkerNode::WorkerNode(Options options, std::string coordinator)
-    : options_(std::move(options)), coordinator_(std::move(coordinator)), loop_(uv_default_loop()) {}
+    : options_(std::move(options)),
+      coordinator_(std::move(coordinator)),
+      instance_(fmt::format("{:016x}", std::random_device{}() * (uint64_t{1} << 32) + std::random_device{}())),
+      loop_(uv_default_loop()) {}
 
 WorkerNode::~WorkerNode() = default;
 
@@ -170,6 +174,7 @@ void WorkerNode::on_connected(int status) {
           {"slots", options_.slots},
           {"tags", options_.tags},
           {"version", JOBD_VERSION},
+          {"instance", instance_},
           {"leases", leases()},
           {"seen_epoch", seen_epoch_}},
          [this, sent](const proto::Json& r) {

@@ -86,6 +86,9 @@ class WorkerNode {
 
   Options options_;
   std::string coordinator_;  // HOST:PORT
+  // This process, to the coordinator: another with our name is refused
+  // while we are connected and healthy.
+  std::string instance_;
   uv_loop_t* loop_;
   std::unique_ptr<Spawner> spawner_;
   std::unique_ptr<Keeper> keeper_;

@@ -17,7 +17,8 @@ its run, which is retried on another worker, and when it is continued it
 kills the run's process group itself; a coordinator killed with -9 and
 restarted adopts the runs its workers still run, so that no run is lost or
 run twice (counted by a marker file each run appends to); a wrong token is
-refused; drain. Health is judged fast here (heartbeat 0.2s, unhealthy 1s,
+refused; a second worker claiming a connected worker's name is refused
+until the first is gone; drain. Health is judged fast here (heartbeat 0.2s, unhealthy 1s,
 down 2s). Waiting is polling with a deadline.
 """
 
@@ -432,6 +433,22 @@ def test_wrong_token_is_refused(ctx):
     ctx.check('wrong token' in coord.log(), f'the coordinator logs it\n{coord.log_tail()}')
 
 
+def test_a_second_worker_with_a_taken_name_is_refused_until_the_first_is_gone(ctx):
+    coord, address, (w1,) = cluster(ctx, workers=(('w1', 1, ()),))
+    twin = Worker(ctx, coord, address, 'w1', token_path=w1.token_path)
+    twin.spawn()
+    wait_until(lambda: 'is taken by another worker' in twin.log(), 15, 'the second w1 to be refused')
+    ctx.check(coord.log().count('worker w1 registered') == 1, f'the first keeps its place\n{coord.log_tail()}')
+    coord.submit('--name', 'on-w1', '--', 'true')
+    wait_until(lambda: coord.runs('on-w1')[0]['state'] == 'succeeded', 15, 'a run on the first w1')
+    w1.kill9()
+    # Its connection closed: the name is free, and the second takes it.
+    wait_until(lambda: coord.log().count('worker w1 registered') == 2, 15, 'the second w1 to register')
+    coord.submit('--name', 'on-twin', '--', 'true')
+    wait_until(lambda: coord.runs('on-twin')[0]['state'] == 'succeeded', 15, 'a run on the second w1')
+    ctx.check('on-twin' in twin.log(), 'the second w1 ran it')
+
+
 def test_drain(ctx):
     coord, _, (w1, w2) = cluster(ctx, workers=(('w1', 4, ()), ('w2', 4, ())))
     coord.ok('workers', 'drain', 'w1')
@@ -454,5 +471,6 @@ if __name__ == '__main__':
         test_restarted_worker_reports_what_its_store_kept,
         test_partition_with_network_namespaces,
         test_wrong_token_is_refused,
+        test_a_second_worker_with_a_taken_name_is_refused_until_the_first_is_gone,
         test_drain,
     ])
