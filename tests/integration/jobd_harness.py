@@ -125,6 +125,12 @@ def processes_with(marker):
     return found
 
 
+def sleeps_with(marker):
+    """The pids of the live `sleep MARKER` processes (not the shells that
+    started them, whose command lines hold the marker too)."""
+    return [pid for pid, line in processes_with(marker) if line.split()[0].endswith('sleep')]
+
+
 def kill_processes_with(marker):
     for pid, _ in processes_with(marker):
         try:

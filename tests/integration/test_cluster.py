@@ -187,20 +187,20 @@ def test_stopped_worker_loses_its_run_and_kills_it_when_continued(ctx):
     # Continued, the worker finds its lease gone and kills the run's process group.
     wait_until(lambda: 'killing its runs' in victim.log() or 'is gone: killing it' in victim.log(), 15,
                'the continued worker to kill its run')
-    wait_until(lambda: len(pids_with(m)) == 1, 15, 'only the retry\'s process to remain')
+    wait_until(lambda: len(h.sleeps_with(m)) == 1, 15, 'only the retry\'s process to remain')
     ctx.check(marker_lines(marker) == [first['id'], retry['id']], f'each attempt ran once: {marker_lines(marker)}')
 
 
 def test_worker_kill9_loses_its_run_which_dies_with_it(ctx):
     coord, _, (w1, w2) = cluster(ctx, workers=(('w1', 1, ()), ('w2', 1, ())))
     first, marker, m = start_marked_run(ctx, coord, 'orphan')
-    wait_until(lambda: len(pids_with(m)) == 1, 15, 'its process to run')
+    wait_until(lambda: len(h.sleeps_with(m)) == 1, 15, 'its process to run')
     victim, other = (w1, w2) if first['worker'] == 'w1' else (w2, w1)
     victim.kill9()
     # Its keeper takes the run's process group down with the worker.
-    wait_until(lambda: not pids_with(m), 10, 'the dead worker\'s run to die with it')
+    wait_until(lambda: not h.sleeps_with(m), 10, 'the dead worker\'s run to die with it')
     retry = lost_and_retried(ctx, coord, 'orphan', first, other.name)
-    wait_until(lambda: len(pids_with(m)) == 1, 15, 'the retry\'s process')
+    wait_until(lambda: len(h.sleeps_with(m)) == 1, 15, 'the retry\'s process')
     ctx.check(marker_lines(marker) == [first['id'], retry['id']], f'each attempt ran once: {marker_lines(marker)}')
 
 
@@ -224,16 +224,16 @@ def test_keeper_kill9_is_replaced_and_the_runs_go_on_held_by_the_new_one(ctx):
     coord, _, (w1,) = cluster(ctx, workers=(('w1', 1, ()),))
     m = ctx.marker()
     coord.submit('--name', 'kept', '--retries', '0', '--shell', f'sleep {m} & sleep {m}')
-    wait_until(lambda: len(pids_with(m)) == 2, 15, 'the run and its grandchild to run')
+    wait_until(lambda: len(h.sleeps_with(m)) == 2, 15, 'the run and its grandchild to run')
     keeper = keeper_of(w1)
     ctx.check(keeper is not None, 'the worker has a keeper')
     os.kill(keeper, signal.SIGKILL)
     wait_until(lambda: 'holds its 1 runs' in w1.log(), 15, 'the worker to start another keeper and tell it its run')
-    ctx.check(keeper_of(w1) not in (None, keeper) and len(pids_with(m)) == 2 and
+    ctx.check(keeper_of(w1) not in (None, keeper) and len(h.sleeps_with(m)) == 2 and
               coord.runs('kept')[0]['state'] == 'running', 'a new keeper, and the run goes on')
     # The new keeper holds it: the run dies with its worker.
     w1.kill9()
-    wait_until(lambda: not pids_with(m), 10, 'the run to die with its worker')
+    wait_until(lambda: not h.sleeps_with(m), 10, 'the run to die with its worker')
 
 
 def held_in_store(worker):
@@ -259,14 +259,14 @@ def test_restarted_worker_reports_what_its_store_kept(ctx):
     m = ctx.marker()
     coord.submit('--name', 'done', '--retries', '1', '--shell', f'echo $JOBD_RUN_ID >> {marker}; cat {gate} > /dev/null')
     coord.submit('--name', 'cut', '--retries', '0', '--shell', f'sleep {m}')
-    wait_until(lambda: len(marker_lines(marker)) == 1 and len(pids_with(m)) == 1, 15, 'both runs to start')
+    wait_until(lambda: len(marker_lines(marker)) == 1 and len(h.sleeps_with(m)) == 1, 15, 'both runs to start')
     done, cut = coord.runs('done')[0]['id'], coord.runs('cut')[0]['id']
     # The coordinator away, `done` ends: the worker cannot report it, and
     # dies with the end only in its store; `cut` dies with the worker.
     coord.kill9()
     open_gate(gate, lambda: held_in_store(w1).get(done) is not None, 'the worker to record the end of the run')
     w1.kill9()
-    wait_until(lambda: not pids_with(m), 10, 'the running run to die with its worker')
+    wait_until(lambda: not h.sleeps_with(m), 10, 'the running run to die with its worker')
     coord.config = coord.config.replace('listen = "127.0.0.1:0"', f'listen = "{address}"')
     coord.start()
     w1.start()
@@ -297,22 +297,7 @@ def test_worker_reports_like_one_node(ctx):
               by['missing']['reason'] == 'cannot start: /nonexistent/program: No such file or directory',
               f'a command the worker cannot start fails as on one node, not retried: {by["missing"]}')
     ctx.check(by['slow']['state'] == 'timed_out', f'timed out: {by["slow"]}')
-    wait_until(lambda: not pids_with(m), 10, 'the timed-out run\'s whole group to be killed')
-
-
-def pids_with(marker):
-    """The `sleep MARKER` processes."""
-    out = []
-    for p in os.listdir('/proc'):
-        if p.isdigit():
-            try:
-                with open(f'/proc/{p}/cmdline', 'rb') as f:
-                    argv = f.read().split(b'\0')
-            except OSError:
-                continue
-            if argv and argv[0].endswith(b'sleep') and marker.encode() in argv:
-                out.append(int(p))
-    return out
+    wait_until(lambda: not h.sleeps_with(m), 10, 'the timed-out run\'s whole group to be killed')
 
 
 def test_coordinator_kill9_and_restart_adopts_running_runs(ctx):
@@ -408,14 +393,14 @@ def test_partition_with_network_namespaces(ctx):
                  f'echo $JOBD_RUN_ID >> {marker}; sleep {m}')
     run = wait_until(lambda: (lambda r: r if r and r['state'] == 'running' else None)(
         (coord.runs('cut-off') or [None])[0]), 15, 'the run to start on the far worker')
-    wait_until(lambda: len(pids_with(m)) == 1, 15, 'its process to run')
+    wait_until(lambda: len(h.sleeps_with(m)) == 1, 15, 'its process to run')
     ns.cut()
     try:
         lost = wait_until(lambda: (lambda r: r if r['state'] == 'lost' else None)(coord.run(run['id'])), 15,
                           'the cut-off worker\'s run to be lost')
         ctx.check('its lease expired' in lost['reason'], f'lost with its lease: {lost}')
         # The worker, cut off, fenced itself: no process of the run is left.
-        wait_until(lambda: not pids_with(m), 15, 'the cut-off worker to kill its run')
+        wait_until(lambda: not h.sleeps_with(m), 15, 'the cut-off worker to kill its run')
         ctx.check('killing its runs' in far.log(), f'it says why\n{far.log_tail()}')
     finally:
         ns.heal()

@@ -67,25 +67,8 @@ def run(ctx, run_id, m):
     env = dict(os.environ, JOBD_RUN_ID=f'r{run_id}')
     p = subprocess.Popen(['/bin/sh', '-c', f'sleep {m} & sleep {m}'], env=env, start_new_session=True)
     ctx.on_cleanup(lambda: os.killpg(p.pid, signal.SIGKILL) if p.poll() is None else None)
-    wait_until(lambda: len(sleeps(m)) == 2, 10, 'the run and its grandchild to start')
+    wait_until(lambda: len(h.sleeps_with(m)) == 2, 10, 'the run and its grandchild to start')
     return p
-
-
-def sleeps(marker):
-    out = []
-    for p in os.listdir('/proc'):
-        if p.isdigit():
-            try:
-                with open(f'/proc/{p}/cmdline', 'rb') as f:
-                    argv = f.read().split(b'\0')
-                with open(f'/proc/{p}/stat') as f:
-                    if f.read().rsplit(')', 1)[1].split()[0] == 'Z':
-                        continue
-            except (OSError, IndexError):
-                continue
-            if argv and argv[0].endswith(b'sleep') and marker.encode() in argv:
-                out.append(int(p))
-    return out
 
 
 def test_end_of_file_kills_told_and_held_runs_only(ctx):
@@ -101,10 +84,10 @@ def test_end_of_file_kills_told_and_held_runs_only(ctx):
     k.sock.close()
     k.wait()
     ctx.check(k.proc.returncode == 0, f'it exits 0 (status {k.proc.returncode})')
-    wait_until(lambda: not sleeps(told), 10, 'the told run\'s group to die')
-    wait_until(lambda: not sleeps(untold), 10, 'the held run to be found by its JOBD_RUN_ID and killed')
-    ctx.check(len(sleeps(over)) == 2, 'an ended run\'s group is left alone')
-    ctx.check(len(sleeps(stranger)) == 2, 'a run it was not told of is left alone')
+    wait_until(lambda: not h.sleeps_with(told), 10, 'the told run\'s group to die')
+    wait_until(lambda: not h.sleeps_with(untold), 10, 'the held run to be found by its JOBD_RUN_ID and killed')
+    ctx.check(len(h.sleeps_with(over)) == 2, 'an ended run\'s group is left alone')
+    ctx.check(len(h.sleeps_with(stranger)) == 2, 'a run it was not told of is left alone')
 
 
 def test_signals_do_not_end_it(ctx):
@@ -121,11 +104,11 @@ def test_signals_do_not_end_it(ctx):
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         k.proc.send_signal(sig)
     k.tell(hold(6))
-    ctx.check(len(sleeps(m)) == 2, 'the run lives on')
+    ctx.check(len(h.sleeps_with(m)) == 2, 'the run lives on')
     k.sock.close()
     k.wait()
     ctx.check(k.proc.returncode == 0, f'it ended at the end of file, not by a signal (status {k.proc.returncode})')
-    wait_until(lambda: not sleeps(m), 10, 'the run to die at the end of file')
+    wait_until(lambda: not h.sleeps_with(m), 10, 'the run to die at the end of file')
 
 
 def test_garbage_ends_it_like_the_end_of_file(ctx):
@@ -135,7 +118,7 @@ def test_garbage_ends_it_like_the_end_of_file(ctx):
     k.tell(hold(7) + started(7, p.pid))
     k.tell(frame(99, b'what is this'))
     k.wait()
-    wait_until(lambda: not sleeps(m), 10, 'the run it held to die')
+    wait_until(lambda: not h.sleeps_with(m), 10, 'the run it held to die')
     k2 = Keeper(ctx)
     k2.tell(struct.pack('=I', 0xFFFFFFF0) + b'\1')  # a frame too large to be a worker's
     k2.wait()
