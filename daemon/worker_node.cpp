@@ -72,6 +72,11 @@ int WorkerNode::run() {
       log(Level::error, "jobd: worker {}: {}", self->options_.name, e->message);
       self->store_error_ = e->message;
     }
+    // Output goes with the run's record, as jobd's goes with its runs.
+    for (int64_t run : self->store_->take_pruned()) {
+      const LogPaths logs = self->log_paths(run);
+      for (const std::string& path : {logs.out, logs.err}) std::remove(path.c_str());
+    }
   });
   for (uv_timer_t* t : {&tick_timer_, &reconnect_timer_, &kill_timer_, &keeper_timer_}) {
     uv_timer_init(loop_, t);
@@ -270,8 +275,7 @@ void WorkerNode::on_assign(const proto::Json& a) {
   r.argv = a.value("argv", std::vector<std::string>{});
   r.env = a.value("env", std::vector<std::string>{});
   r.cwd = a.value("cwd", std::string());
-  const std::string base = fmt::format("{}/logs/{}", options_.state_dir, sched::run_ref(*run));
-  r.logs = {base + ".out", base + ".err"};
+  r.logs = log_paths(*run);
   log(Level::info, "jobd: worker {}: run {} of job {} (epoch {})", options_.name, sched::run_ref(*run),
       a.value("job_name", std::string()), epoch);
   // Held before it can start: if we die before we tell the keeper its
@@ -283,8 +287,9 @@ void WorkerNode::on_assign(const proto::Json& a) {
 void WorkerNode::on_read_log(const proto::Json& r) {
   // Output stays here; the coordinator relays it to `jobctl logs`.
   const auto run = sched::parse_ref(r.value("run", std::string()), 'r');
-  const std::string base = fmt::format("{}/logs/{}", options_.state_dir, run ? sched::run_ref(*run) : "-");
-  const std::string path = base + (r.value("stream", std::string()) == "stderr" ? ".err" : ".out");
+  if (!run) return send({{"op", "log_data"}, {"ref", r.value("ref", int64_t{0})}, {"data", ""}, {"size", 0}});
+  const LogPaths logs = log_paths(*run);
+  const std::string& path = r.value("stream", std::string()) == "stderr" ? logs.err : logs.out;
   const int64_t limit = std::clamp<int64_t>(r.value("limit", kMaxLogChunk), 1, kMaxLogChunk);
   auto [data, size] = read_log_chunk(path, std::max<int64_t>(0, r.value("offset", int64_t{0})), limit);
   send({{"op", "log_data"}, {"ref", r.value("ref", int64_t{0})}, {"data", proto::base64_encode(data)}, {"size", size}});
@@ -423,6 +428,11 @@ void WorkerNode::report(int64_t run) {
     }
     maybe_stop();
   });
+}
+
+LogPaths WorkerNode::log_paths(int64_t run) const {
+  const std::string base = fmt::format("{}/logs/{}", options_.state_dir, sched::run_ref(run));
+  return {base + ".out", base + ".err"};
 }
 
 void WorkerNode::forget(int64_t run) {

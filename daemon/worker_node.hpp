@@ -72,6 +72,7 @@ class WorkerNode {
   // The runs.
   bool recall();  // the runs of our previous life, from the store
   void forget(int64_t run);
+  LogPaths log_paths(int64_t run) const;  // its output, under our state directory
   void on_spawned(SpawnResult result);
   void on_exited(pid_t pid, int status);
   void on_keeper_lost(const std::string& why);

@@ -120,7 +120,7 @@ job::Result<std::unique_ptr<WorkerStore>> WorkerStore::open(const std::string& p
       {"UPDATE runs SET status = NULL, error = ?2 WHERE run = ?1", &store->fail_},
       {"UPDATE runs SET state = ?2, closed = ?3 WHERE run = ?1 AND state = 'held'", &store->close_},
       // Uses runs_closed: as cheap as the rows it removes, whatever the history's size.
-      {"DELETE FROM runs WHERE closed <= ?1", &store->prune_},
+      {"DELETE FROM runs WHERE closed <= ?1 RETURNING run", &store->prune_},
       {unfinished.c_str(), &store->unfinished_},
       {recent.c_str(), &store->recent_},
   };
@@ -231,9 +231,13 @@ std::optional<job::Error> WorkerStore::commit() {
   if (!in_batch_ && !failed_) return std::nullopt;
   // Keep the newest history_ closed runs: numbers up to last_closed_ -
   // history_ belong to older ones (fewer are kept if some were reassigned).
-  if (closed_in_batch_ && last_closed_ > history_) {
+  std::vector<int64_t> pruned;
+  if (closed_in_batch_ && last_closed_ > history_ && !failed_) {
     sqlite3_bind_int64(prune_, 1, last_closed_ - history_);
-    write(prune_, "prune the history");
+    int rc;
+    while ((rc = sqlite3_step(prune_)) == SQLITE_ROW) pruned.push_back(sqlite3_column_int64(prune_, 0));
+    if (rc != SQLITE_DONE) failed_ = failure("prune the history");
+    sqlite3_reset(prune_);
   }
   if (!failed_) {
     if (sqlite3_step(commit_) != SQLITE_DONE) failed_ = failure("commit");
@@ -245,6 +249,7 @@ std::optional<job::Error> WorkerStore::commit() {
   }
   in_batch_ = false;
   closed_in_batch_ = false;
+  if (!failed_) pruned_.insert(pruned_.end(), pruned.begin(), pruned.end());
   return std::exchange(failed_, std::nullopt);
 }
 

@@ -81,6 +81,9 @@ class WorkerStore {
   // error (Errc::storage) the whole batch is lost; the next write starts a
   // new one. Cheap when nothing was written.
   std::optional<job::Error> commit();
+  // The runs the commits since the last call pruned from the history: their
+  // output files are the caller's to remove.
+  std::vector<int64_t> take_pruned() { return std::exchange(pruned_, {}); }
 
   // Caps the database at `pages` pages, so that tests can fill the "disk".
   void limit_pages_for_test(int64_t pages);
@@ -103,6 +106,7 @@ class WorkerStore {
   std::optional<job::Error> failed_;  // the batch's first failure; commit() returns it
   int64_t last_closed_ = 0;           // the newest `closed` sequence number handed out
   bool closed_in_batch_ = false;      // history grew: commit() prunes it
+  std::vector<int64_t> pruned_;       // pruned by committed batches, not yet taken
   // Prepared once, at open.
   sqlite3_stmt* begin_ = nullptr;
   sqlite3_stmt* commit_ = nullptr;

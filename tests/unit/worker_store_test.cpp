@@ -201,6 +201,8 @@ TEST_CASE("history is capped: the oldest closed runs go, held ones never") {
       CHECK_FALSE(store->commit());
     }
     CHECK(recent_ids(*store) == std::vector<int64_t>{6, 5, 4, 1});
+    CHECK(store->take_pruned() == std::vector<int64_t>{2, 3});  // their logs are the worker's to remove
+    CHECK(store->take_pruned().empty());
   }
   // The cap holds across a reopen: closing goes on where it was.
   auto store = open(dir.db(), 3);
@@ -208,6 +210,7 @@ TEST_CASE("history is capped: the oldest closed runs go, held ones never") {
   store->forget(7);
   CHECK_FALSE(store->commit());
   CHECK(recent_ids(*store) == std::vector<int64_t>{7, 6, 5, 1});
+  CHECK(store->take_pruned() == std::vector<int64_t>{4});
   CHECK(ids(unfinished(*store)) == std::vector<int64_t>{1});
 }
 
