@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <fmt/ranges.h>
-#include <toml++/toml.h>
 
 #include <algorithm>
 #include <array>
@@ -19,6 +18,7 @@
 #include "auth.hpp"
 #include "jobfile/keys.hpp"
 #include "jobfile/read.hpp"
+#include "jobfile/toml.hpp"
 #include "metrics_http.hpp"
 #include "proto/paths.hpp"
 #include "sched/model.hpp"
@@ -93,6 +93,8 @@ void read_file(const std::string& path, const CommandLine& given, Options& o) {
   } catch (const toml::parse_error& e) {
     const auto& where = e.source().begin;
     throw Invalid{fmt::format("{}:{}:{}: {}", path, where.line, where.column, e.description())};
+  } catch (const job::jobfile::TomlParserBug& e) {
+    throw Invalid{fmt::format("{}: not valid TOML ({})", path, e.what())};
   }
   for (const auto& [key, value] : t) {
     const auto at = [&, k = key] {

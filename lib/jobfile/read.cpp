@@ -2,13 +2,14 @@
 
 #include <fmt/format.h>
 
-#include <toml++/toml.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 #include <utility>
+
+#include "jobfile/toml.hpp"
 
 #include "cron/parse.hpp"
 #include "jobfile/keys.hpp"
@@ -126,6 +127,8 @@ class Reader {
       root = toml::parse(text, path_);
     } catch (const toml::parse_error& e) {
       syntax_error(text, e);
+    } catch (const TomlParserBug& e) {
+      throw Failed{{Errc::invalid_argument, fmt::format("{}: not valid TOML ({})", path_, e.what())}};
     }
     JobsFile file{path_, {}};
     if (const auto* d = root.get("defaults")) read_defaults(*d);
@@ -234,7 +237,7 @@ class Reader {
       fail(name_at, fmt::format("{}: use letters, digits, '.', '_' and '-' in job names (at most 128, not "
                                 "starting with '-' or '.')",
                                 context));
-    if (sched::parse_ref(name, 'j') || sched::parse_ref(name, 'r'))
+    if (sched::looks_like_ref(name))
       fail(name_at, context + ": looks like a job or run id; choose another name");
     const auto* table = node.as_table();
     if (!table) fail(node.source(), fmt::format("{}: expected a table ([job.{}])", context, name));

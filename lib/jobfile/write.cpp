@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <toml++/toml.h>
+#include "jobfile/toml.hpp"
 #include <sstream>
 
 #include "jobfile/keys.hpp"

@@ -475,6 +475,14 @@ command = "x"
 command = "y"
 )",
        "x.toml:3:1: Error while parsing table header: cannot redefine existing table 'job.a'"},
+      // toml++ 3.3 fails its own check on these two bytes (found by
+      // tests/fuzz/jobfile_fuzz): an error like any other, not abort().
+      {"[;", "x.toml: not valid TOML (the TOML parser failed a check: is_bare_key_character(*cp) || "
+             "is_string_delimiter(*cp))"},
+      // U+FEF7 where a key may start: toml++ 3.3's Unicode tables had
+      // undefined behaviour on it (UBSan in the sanitized build says so).
+      {"\xEF\xBB\xB7", "x.toml:1:1: Error while parsing root table: expected keys, tables, whitespace or comments, "
+                        "saw '\xEF\xBB\xB7'"},
   });
 }
 
