@@ -12,6 +12,7 @@
 
 #include "cron/parse.hpp"
 #include "sched/model.hpp"
+#include "time/zone.hpp"
 
 namespace job::jobfile {
 namespace {
@@ -264,7 +265,8 @@ std::string program_of(const std::vector<std::string>& words) {
 }
 
 // A name valid_name accepts, from a program's name: other characters become
-// '-', no leading '.' or '-'; "job" when nothing is left.
+// '-', no leading '.' or '-'; "job" when nothing is left; "-job" after one
+// that reads as an id (a program called "r1" would make a job "r1").
 std::string name_from_program(std::string_view program) {
   std::string name;
   bool replaced = false;  // the last '-' stands for other characters
@@ -279,7 +281,8 @@ std::string name_from_program(std::string_view program) {
   const size_t begin = name.find_first_not_of(".-");
   name = begin == std::string::npos ? std::string{} : name.substr(begin, kMaxNameBase);
   while (!name.empty() && name.back() == '-') name.pop_back();
-  return name.empty() ? "job" : name;
+  if (name.empty()) return "job";
+  return sched::looks_like_ref(name) ? name + "-job" : name;
 }
 
 // --- The import ------------------------------------------------------------
@@ -321,9 +324,9 @@ std::optional<Assignment> parse_assignment(std::string_view line) {
   return Assignment{name, value};
 }
 
-// An IANA zone name, checked loosely (lib/ reads no tz database here): the
-// characters of tzdata's names, no empty or ".." component. glibc's ":Zone"
-// form is accepted.
+// An IANA zone name's form: the characters of tzdata's names, no empty or
+// ".." component (whether the zone exists is asked of lib/time after).
+// glibc's ":Zone" form is accepted.
 std::optional<std::string_view> loose_zone(std::string_view text) {
   if (text.starts_with(':')) text.remove_prefix(1);
   if (text.empty() || text.size() > 255 || text.front() == '/' || text.back() == '/' ||
@@ -423,7 +426,12 @@ class Importer {
       std::string& zone = name == "CRON_TZ" ? cron_tz_ : tz_;
       if (value.empty()) {
         zone.clear();
-      } else if (const auto z = loose_zone(value)) {
+      } else if (const auto z = loose_zone(value); z && !job::time::find_zone(*z)) {
+        // Said here, at its line, rather than by `jobctl apply` at a job's tz.
+        out_.errors.push_back(fmt::format("{}:{}: {}: unknown time zone \"{}\" (see /usr/share/zoneinfo); ignored",
+                                          source_, line_, name, *z));
+        return;
+      } else if (z) {
         zone = *z;
       } else {
         out_.errors.push_back(fmt::format(
@@ -500,7 +508,7 @@ class Importer {
                       "user is kept as a comment",
                       user));
 
-    assert(sched::valid_name(name));
+    assert(sched::valid_name(name) && !sched::looks_like_ref(name));
     names_.insert(name);
     Block b{std::exchange(pending_comments_, {}),
             Job{name, schedule, cron_tz_.empty() ? tz_ : cron_tz_, std::move(command), env_}};

@@ -224,5 +224,8 @@ std::string job_ref(int64_t id);
 std::string run_ref(int64_t id);
 // The number in "j12" (prefix 'j') or "r345" (prefix 'r'), if the text is one.
 std::optional<int64_t> parse_ref(std::string_view text, char prefix);
+// A name that reads as a job or run id ("j12", "r345"): not allowed for a
+// job, since JOB arguments take either.
+inline bool looks_like_ref(std::string_view name) { return parse_ref(name, 'j') || parse_ref(name, 'r'); }
 
 }  // namespace job::sched

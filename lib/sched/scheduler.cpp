@@ -161,7 +161,7 @@ Result<Job> Scheduler::validate(JobSpec spec, time::Instant now, const Job* upda
           fmt::format("name \"{}\": use letters, digits, '.', '_' and '-' (at most 128, not "
                       "starting with '-' or '.')",
                       spec.name));
-    if (parse_ref(spec.name, 'j') || parse_ref(spec.name, 'r'))
+    if (looks_like_ref(spec.name))
       return invalid(fmt::format("name \"{}\" looks like a job or run id; choose another", spec.name));
     if (!updating && names_.contains(spec.name))
       return Error{Errc::name_taken, fmt::format("a job named \"{}\" already exists", spec.name)};

@@ -2,7 +2,7 @@
 // toml++ as `jobctl apply` would read it, and what is reported instead.
 #include <doctest/doctest.h>
 
-#include <toml++/toml.h>
+#include "jobfile/toml.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -331,6 +331,16 @@ TEST_CASE("CRON_TZ and TZ become the tz of the jobs after them") {
   CHECK(env_of(i, "gmt", "TZ") == ":Etc/GMT+5");
 }
 
+TEST_CASE("a CRON_TZ naming no zone is an error at its line, not later at `jobctl apply`") {
+  const auto i = import(
+      "CRON_TZ=Europe/Paris\n"
+      "CRON_TZ=Europe/Pariss\n"
+      "0 1 * * * a\n");
+  CHECK(i.result.errors ==
+        Lines{"crontab:2: CRON_TZ: unknown time zone \"Europe/Pariss\" (see /usr/share/zoneinfo); ignored"});
+  CHECK(value(i, "a", "tz") == "Europe/Paris");
+}
+
 TEST_CASE("a CRON_TZ that is not a zone name is an error and is ignored") {
   const auto i = import(
       "CRON_TZ=UTC\n"
@@ -444,6 +454,10 @@ TEST_CASE("job names come from the program, past what only wraps it") {
   CHECK(name_for("cd /tmp &&") == "job");
   CHECK(name_for("FOO=bar") == "job");
   CHECK(name_for(std::string(300, 'x')) == std::string(120, 'x'));
+  // A name that reads as an id is no job's name (found by tests/fuzz/crontab_fuzz).
+  CHECK(name_for("/usr/local/bin/r1 --now") == "r1-job");
+  CHECK(name_for("j42") == "j42-job");
+  CHECK(name_for("r1x") == "r1x");
 }
 
 TEST_CASE("job names are unique in the file: -2, -3, ... in the crontab's order") {
