@@ -254,6 +254,13 @@ def test_jobs_dir_add_edit_broken_remove(ctx):
     ctx.check(j.job('b')['timeout'] == '5m', 'a broken file leaves its jobs as they were')
     ctx.check('b.toml:4:11' in j.log(), 'the broken file should be in jobd\'s log')
 
+    # Bytes that made the TOML parser abort (toml++ 3.3, found by fuzzing):
+    # an error like any other, and jobd goes on.
+    write(os.path.join(d, 'b.toml'), '[;')
+    errors = wait_until(lambda: (lambda e: e if e and 'not valid TOML' in e[0]['error'] else None)(dir_errors(j)),
+                        10, 'jobd to report the file that crashed the parser')
+    ctx.check(j.proc.poll() is None and j.job('b')['timeout'] == '5m', f'jobd lives on, b unchanged: {errors}')
+
     write(os.path.join(d, 'b.toml'), '[job.b]\nevery = "1h"\ncommand = "true"\ntimeout = "7m"\n')
     wait_until(lambda: j.job('b')['timeout'] == '7m', 10, 'the fixed file to be applied')
     ctx.check(dir_errors(j) == [], f'a fixed file is no longer reported: {dir_errors(j)}')
