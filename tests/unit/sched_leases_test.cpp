@@ -52,6 +52,15 @@ int64_t submit(Scheduler& s, job::sched::JobSpec spec, job::time::Instant now) {
 
 Lease lease_of(const Scheduler& s, int64_t run) { return {run, s.run(run)->epoch}; }
 
+// A job retried once, a second after a failure, without jitter.
+job::sched::JobSpec retried_once(std::string name) {
+  auto s = spec(std::move(name));
+  s.retries = 1;
+  s.backoff = 1s;
+  s.jitter = 0;
+  return s;
+}
+
 }  // namespace
 
 TEST_CASE("a run goes to a worker under a new epoch; its report ends it; stale reports change nothing") {
@@ -102,11 +111,7 @@ TEST_CASE("a worker's run that could not start fails, unretried, if the lease is
 TEST_CASE("a worker's run it lost (it restarted) is lost and retried, if the lease is its") {
   Scheduler s = coordinator();
   s.join_worker(worker("w1", 1), {}, 0, T0);
-  auto a = spec("a");
-  a.retries = 1;
-  a.backoff = 1s;
-  a.jitter = 0;
-  submit(s, a, T0);
+  submit(s, retried_once("a"), T0);
   s.tick(T0);
   const int64_t run = assigned(s).at(0);
   const std::string why = "its worker restarted while it ran";
@@ -138,11 +143,7 @@ TEST_CASE("runs spread by free slots; the coordinator runs its share when it has
 TEST_CASE("a silent worker's leases expire: the run is lost and retried on another worker") {
   Scheduler s = coordinator();
   s.join_worker(worker("w1", 1), {}, 0, T0);
-  auto a = spec("a");
-  a.retries = 1;
-  a.backoff = 1s;
-  a.jitter = 0;
-  submit(s, a, T0);
+  submit(s, retried_once("a"), T0);
   s.tick(T0);
   const int64_t first = assigned(s).at(0);
   s.join_worker(worker("w2", 1), {}, 0, T0 + 1s);
