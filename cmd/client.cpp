@@ -90,6 +90,9 @@ std::optional<Error> Client::greet() {
   auto hello = read_line(std::chrono::seconds{10});
   if (!hello) return hello.error();
   const auto j = job::proto::Json::parse(*hello, nullptr, false);
+  // jobd refusing the connection (too many from us) says why instead.
+  if (j.is_object() && j.value("ok", true) == false && j.contains("error") && j["error"].is_object())
+    return Error{job::code_from_name(j["error"].value("code", "")), j["error"].value("message", "jobd refused")};
   if (j.is_discarded() || j.value("hello", "") != "jobd")
     return Error{Errc::unavailable, fmt::format("{} is not a jobd socket", path_)};
   if (j.value("protocol", 0) != job::proto::kProtocolVersion)

@@ -34,7 +34,7 @@ constexpr std::array<std::string_view, 22> kKeys = {
     "state_dir",       "socket",         "slots",     "jobs_dir",   "kill_grace",     "keep_for",
     "log_max_bytes",   "log_level",      "metrics_listen", "metrics_max_jobs", "listen", "token_file",
     "name",            "tags",           "heartbeat", "unhealthy_after", "down_after", "coordinator",
-    "notify_attempts", "notify_backoff", "defaults"};
+    "notify_attempts", "notify_backoff", "defaults", "max_connections_per_peer"};
 
 // "K=V" -> (K, V), K a name as job names are.
 job::Result<std::pair<std::string, std::string>> parse_tag(std::string_view text) {
@@ -193,6 +193,11 @@ void read_file(const std::string& path, const CommandLine& given, Options& o) {
       if (!value.is_integer() || !n || *n < 0 || *n > 100000)
         throw Invalid{at() + ": expected a number of jobs, 0 to 100000"};
       o.metrics_max_jobs = static_cast<size_t>(*n);
+    } else if (key == "max_connections_per_peer") {
+      auto n = value.value<int64_t>();
+      if (!value.is_integer() || !n || *n < 0 || *n > 1000000)
+        throw Invalid{at() + ": expected a number of connections, 0 (no limit) to 1000000"};
+      o.max_connections_per_peer = static_cast<int>(*n);
     } else if (key == "notify_attempts") {
       auto n = value.value<int64_t>();
       if (!value.is_integer() || !n || *n < 1 || *n > 20)

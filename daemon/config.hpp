@@ -34,6 +34,9 @@ struct Options {
   std::string listen;      // "HOST:PORT" of the TCP listener; empty: none
   std::string token_file;  // absolute; the cluster token TCP clients must send
   std::string token;       // its content (never logged)
+  // Connections open at once from one peer (a local uid, or a TCP client's
+  // address): past it, new ones are refused. 0: no limit.
+  int max_connections_per_peer = 1024;
   // Cluster mode: this node's name (default: the host name) and tags, and
   // how workers' heartbeats are judged.
   std::string name;

@@ -44,6 +44,7 @@ void Server::reload() {
           metrics_address_.empty() ? std::string("serving no metrics")
                                    : "serving metrics on " + metrics_address_);
     compare("metrics_max_jobs", options_.metrics_max_jobs, now.metrics_max_jobs);
+    compare("max_connections_per_peer", options_.max_connections_per_peer, now.max_connections_per_peer);
     now.state_dir = options_.state_dir;
     now.socket_path = options_.socket_path;
     now.metrics_listen = options_.metrics_listen;

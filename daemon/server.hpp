@@ -63,6 +63,7 @@ class Server {
 
   static job::time::Instant now();
   void on_connection(bool tcp = false);
+  static std::string local_peer(Session& s);
   // tcp.cpp: the TCP listener and its clients' token.
   std::optional<job::Error> start_tcp();
   void stop_tcp();
@@ -171,6 +172,8 @@ class Server {
   bool tcp_listening_ = false;
   std::string listen_address_;  // the TCP address as bound (port 0 picks one); empty: none
   std::unordered_map<std::string, uint64_t> worker_sessions_;  // worker -> its connection
+  std::unordered_map<std::string, int> connections_by_peer_;   // Session::peer_key -> connections open
+  std::set<std::string> over_limit_peers_;                     // refused since last under the limit: logged once
   int64_t stale_reports_ = 0;                                  // workers' reports refused
   struct LogRead {
     uint64_t client;

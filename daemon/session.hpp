@@ -23,6 +23,7 @@ struct Server::Session {
   // client only once it has sent the token (auth.hpp).
   bool authenticated = true;
   std::string peer;    // TCP: the client's "HOST:PORT"; empty on the Unix socket
+  std::string peer_key;  // whose connections count together: "uid 1000", or a TCP client's host
   std::string worker;  // the worker registered on this connection, if any
   std::string worker_instance;  // and the process it is (random at its start)
   std::chrono::steady_clock::time_point accepted_at;

@@ -1,4 +1,5 @@
 // Client connections: accepting, reading lines, queueing replies, closing.
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "address.hpp"
@@ -30,6 +31,17 @@ proto::Json error_body(const proto::Json& id, const job::Error& e) {
 
 proto::Json ok_body(const proto::Json& id) { return {{"id", id}, {"ok", true}}; }
 
+// Who is on the other end of a Unix-socket connection, as the limits count
+// peers: its uid (SO_PEERCRED).
+std::string Server::local_peer(Session& s) {
+  int fd = -1;
+  ucred cred{};
+  socklen_t size = sizeof cred;
+  if (uv_fileno(s.uv_handle(), &fd) == 0 && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &size) == 0)
+    return fmt::format("uid {}", cred.uid);
+  return "the Unix socket";
+}
+
 void Server::on_connection(bool tcp) {
   auto* s = new Session;
   s->server = this;
@@ -54,6 +66,20 @@ void Server::on_connection(bool tcp) {
     uv_tcp_nodelay(&s->handle.tcp, 1);  // replies are whole lines: send them at once
   }
   sessions_[s->id] = s;
+  s->peer_key = tcp ? s->peer.substr(0, s->peer.rfind(':')) : local_peer(*s);
+  const int open = ++connections_by_peer_[s->peer_key];
+  if (options_.max_connections_per_peer > 0 && open > options_.max_connections_per_peer) {
+    // In place of the hello, so that any client can say why; then closed.
+    // Said once in the log until that peer is under its limit again.
+    if (over_limit_peers_.insert(s->peer_key).second)
+      log(Level::warning, "jobd: {} has {} connections open: refusing more (max_connections_per_peer)",
+          s->peer_key, open - 1);
+    send(s->id, error_body(nullptr, {Errc::unavailable,
+                                     fmt::format("too many connections from {} ({} open; max_connections_per_peer "
+                                                 "is {} in jobd.toml)",
+                                                 s->peer_key, open - 1, options_.max_connections_per_peer)}));
+    return close_session(*s, true);
+  }
   send(s->id, {{"hello", "jobd"}, {"version", JOBD_VERSION}, {"protocol", proto::kProtocolVersion}});
   uv_read_start(
       s->stream(),
@@ -94,6 +120,10 @@ void Server::close_session(Session& s, bool flush) {
   if (s.closing) return;
   s.closing = true;
   sessions_.erase(s.id);
+  if (auto c = connections_by_peer_.find(s.peer_key); c != connections_by_peer_.end() && --c->second <= 0) {
+    connections_by_peer_.erase(c);
+    over_limit_peers_.erase(s.peer_key);
+  }
   if (!s.worker.empty())
     if (auto w = worker_sessions_.find(s.worker); w != worker_sessions_.end() && w->second == s.id) {
       log(Level::warning, "jobd: worker {} disconnected", s.worker);

@@ -356,8 +356,9 @@ def coordinator(extra_config=""):
         f.write("YmVuY2htYXJrLXRva2VuLWZvci13b3JrZXJz\n")
     config = os.path.join(d0, "jobd.toml")
     with open(config, "w") as f:
+        # Simulated workers all come from 127.0.0.1: one peer to the limit.
         f.write(f'listen = "127.0.0.1:0"\ntoken_file = "{token}"\nname = "coord"\nlog_level = "warning"\n'
-                + extra_config)
+                'max_connections_per_peer = 0\n' + extra_config)
     d = Jobd(0, ["--config", config])
     return d, d.status()["listen"], token
 

@@ -303,6 +303,26 @@ def test_200_connections_at_once(ctx):
         c.close()
 
 
+def test_connections_per_peer_are_capped(ctx):
+    j = ctx.jobd(config='max_connections_per_peer = 5\n')
+    me = f'uid {os.getuid()}'
+    clients = [h.RawClient(j.socket) for _ in range(5)]
+    ctx.check(all(c.hello.get('hello') == 'jobd' for c in clients), 'five connections get the hello')
+    extra = h.RawClient(j.socket)
+    ctx.check(extra.hello.get('ok') is False and extra.hello['error']['code'] == 'unavailable' and
+              f'too many connections from {me} (5 open' in extra.hello['error']['message'],
+              f'the sixth gets why, in place of the hello: {extra.hello}')
+    ctx.check(extra.read_line(timeout=10) is None, 'and is closed')
+    r = j.ctl('status')
+    ctx.check(r.rc == 4 and 'too many connections' in r.err, f'jobctl says so, exit 4: {r.rc} {r.err!r}')
+    ctx.check(j.log().count('refusing more') == 1, 'the log says it once, however many are refused')
+    clients.pop().close()
+    wait_until(lambda: j.ctl('status').rc == 0, 10, 'a connection to be free again')
+    for c in clients:
+        c.request({'id': 2, 'op': 'status'})
+        ctx.check(c.read_json().get('ok') is True, 'the others keep being served')
+
+
 def test_client_that_never_reads(ctx):
     j = ctx.jobd()
     c = RawClient(j.socket)
@@ -391,6 +411,7 @@ if __name__ == '__main__':
         test_clients_that_vanish,
         test_clients_that_vanish_while_waiting,
         test_200_connections_at_once,
+        test_connections_per_peer_are_capped,
         test_client_that_never_reads,
         test_stop_while_a_client_never_reads,
     ])
