@@ -12,19 +12,11 @@
 #include <utility>
 
 #include "log.hpp"
+#include "uv_write.hpp"
 
 extern char** environ;
 
 namespace jobd {
-
-namespace {
-
-struct Write {
-  uv_write_t req{};
-  std::string data;
-};
-
-}  // namespace
 
 Keeper::Keeper(uv_loop_t* loop, std::function<void(const std::string&)> lost) : loop_(loop), lost_(std::move(lost)) {}
 
@@ -92,16 +84,8 @@ void Keeper::flush() {
 
 void Keeper::send(std::string frames) {
   if (!pipe_) return;  // lost: the worker tells the next keeper what it holds
-  auto* w = new Write{};
-  w->data = std::move(frames);
-  w->req.data = w;
-  uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
-  const int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(pipe_), &buf, 1,
-                          [](uv_write_t* req, int) { delete static_cast<Write*>(req->data); });
-  if (rc != 0) {
-    delete w;
+  if (const int rc = write_owned(reinterpret_cast<uv_stream_t*>(pipe_), std::move(frames)); rc != 0)
     fail(fmt::format("write: {}", uv_strerror(rc)));
-  }
 }
 
 void Keeper::fail(const std::string& why) {

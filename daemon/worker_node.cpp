@@ -12,6 +12,7 @@
 #include "log.hpp"
 #include "proto/base64.hpp"
 #include "sched/model.hpp"
+#include "uv_write.hpp"
 
 namespace jobd {
 
@@ -28,11 +29,6 @@ template <class T>
 T* owner(const void* handle) {
   return static_cast<T*>(static_cast<const uv_handle_t*>(handle)->data);
 }
-
-struct Write {
-  uv_write_t req{};
-  std::string data;
-};
 
 }  // namespace
 
@@ -214,16 +210,9 @@ void WorkerNode::send(proto::Json request, std::function<void(const proto::Json&
   const int64_t id = next_id_++;
   request["id"] = id;
   waiting_[id] = std::move(on_reply);
-  auto* w = new Write{};
-  w->data = request.dump(-1, ' ', false, proto::Json::error_handler_t::replace) + "\n";
-  uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
-  w->req.data = w;
-  const int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(tcp_), &buf, 1,
-                          [](uv_write_t* req, int) { delete static_cast<Write*>(req->data); });
-  if (rc != 0) {
-    delete w;
+  std::string line = request.dump(-1, ' ', false, proto::Json::error_handler_t::replace) + "\n";
+  if (const int rc = write_owned(reinterpret_cast<uv_stream_t*>(tcp_), std::move(line)); rc != 0)
     disconnect(fmt::format("write: {}", uv_strerror(rc)));
-  }
 }
 
 void WorkerNode::disconnect(const std::string& why) {
