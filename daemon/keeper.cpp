@@ -1,7 +1,6 @@
 // The worker's side of the keeper (keeper.hpp): starting it, and the socket.
 #include "keeper.hpp"
 
-#include <fcntl.h>
 #include <spawn.h>
 #include <sys/socket.h>
 #include <unistd.h>
