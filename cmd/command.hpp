@@ -56,5 +56,8 @@ void add_export(CLI::App& app);
 void add_top(CLI::App& app);
 void add_events(CLI::App& app);
 void add_workers(CLI::App& app);
+void add_whoami(CLI::App& app);
+void add_token(CLI::App& app);
+void add_audit(CLI::App& app);
 
 }  // namespace jobctl

@@ -20,6 +20,8 @@ ExitCode exit_code_for(job::Errc code) {
       return kExitDenied;
     case job::Errc::timed_out:
       return kExitTimeout;
+    case job::Errc::rate_limited:
+      return kExitBusy;
     case job::Errc::storage:
     case job::Errc::internal:
       return kExitFailure;

@@ -23,7 +23,11 @@ void add_list(CLI::App& app) {
         if (!j["last_run"]["exit_code"].is_null())
           last += fmt::format(" ({})", j["last_run"]["exit_code"].get<int>());
       }
-      rows.push_back({cell(j["id"]), cell(j["name"]), cell(j["state"]), cell(j["schedule"]),
+      // Another namespace's job (an admin sees them all) as NS/NAME.
+      std::string name = cell(j["name"]);
+      if (reply.contains("namespace") && j.contains("namespace") && j["namespace"] != reply["namespace"])
+        name = j["namespace"].get<std::string>() + "/" + name;
+      rows.push_back({cell(j["id"]), name, cell(j["state"]), cell(j["schedule"]),
                       short_time(j["next_fire"]), last});
     }
     print_table({"ID", "NAME", "STATE", "SCHEDULE", "NEXT FIRE", "LAST"}, rows);

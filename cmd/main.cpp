@@ -47,6 +47,9 @@ int main(int argc, char** argv) {
   jobctl::add_stats(app);
   jobctl::add_events(app);
   jobctl::add_workers(app);
+  jobctl::add_whoami(app);
+  jobctl::add_token(app);
+  jobctl::add_audit(app);
   jobctl::add_cron(app);
   jobctl::add_import_crontab(app);
 

@@ -57,7 +57,7 @@ proto::Json Plan::to_json() const {
   return {{"changes", std::move(out)}, {"unchanged", unchanged}};
 }
 
-job::Result<Plan> Server::plan_apply(const std::vector<ApplyFile>& files, bool prune) const {
+job::Result<Plan> Server::plan_apply(const std::vector<ApplyFile>& files, bool prune, const Identity& who) const {
   const auto at = now();
   Plan plan;
   std::map<std::string, std::string> declared;  // job name -> where it is declared
@@ -68,10 +68,11 @@ job::Result<Plan> Server::plan_apply(const std::vector<ApplyFile>& files, bool p
       auto spec = proto::spec_from_json(with_defaults(json));
       if (!spec) return Error{Errc::invalid_argument, fmt::format("{}: {}", where, spec.error().message)};
       if (spec->name.empty()) return Error{Errc::invalid_argument, where + ": the job has no name"};
+      if (auto e = own(who, *spec)) return Error{e->code, fmt::format("{}: {}", where, e->message)};
       if (auto [it, fresh] = declared.emplace(spec->name, where); !fresh)
         return Error{Errc::invalid_argument,
                      fmt::format("{}: job \"{}\" is also declared at {}", where, spec->name, it->second)};
-      const sched::Job* job = sched_.find_job(spec->name);
+      const sched::Job* job = sched_.find_job(spec->ns, spec->name);
       if (auto e = sched_.check(*spec, at, job ? job->id : 0))
         return Error{e->code == Errc::name_taken ? Errc::invalid_argument : e->code,
                      fmt::format("{}: {}", where, e->message)};
@@ -96,7 +97,8 @@ job::Result<Plan> Server::plan_apply(const std::vector<ApplyFile>& files, bool p
   }
   if (prune)
     sched_.for_each_job([&](const sched::Job& j) {
-      if (j.state != sched::JobState::deleted && sources.contains(j.source) && !declared.contains(j.spec.name))
+      if (j.state != sched::JobState::deleted && j.spec.ns == who.ns && sources.contains(j.source) &&
+          !declared.contains(j.spec.name))
         plan.changes.push_back({Change::remove, j.spec.name, j.source, {}, {}, j.id});
     });
   return plan;
@@ -154,9 +156,11 @@ void Server::op_apply(Session& s, const proto::Json& id, const proto::Json& req)
   if (stopping_) return send(s.id, error_body(id, {Errc::unavailable, "jobd is stopping"}));
   auto files = apply_files_from(req);
   if (!files) return send(s.id, error_body(id, files.error()));
-  auto plan = plan_apply(*files, req.value("prune", false));
+  auto plan = plan_apply(*files, req.value("prune", false), s.who);
   if (!plan) return send(s.id, error_body(id, plan.error()));
   const bool dry_run = req.value("dry_run", false);
+  if (!dry_run)
+    if (auto e = take_submits(s.who, static_cast<int>(plan->changes.size()))) return send(s.id, error_body(id, *e));
   if (!dry_run) carry_out(*plan, "apply");
   proto::Json body = ok_body(id);
   body.update(plan->to_json());
@@ -170,20 +174,21 @@ void Server::op_export(Session& s, const proto::Json& id, const proto::Json& req
   std::vector<const sched::Job*> jobs;
   if (req.contains("jobs")) {
     for (const auto& ref : req["jobs"]) {
-      const sched::Job* job = sched_.find_job(ref.get<std::string>());
-      if (!job) return send(s.id, error_body(id, {Errc::not_found, fmt::format("no job \"{}\"", ref.get<std::string>())}));
-      jobs.push_back(job);
+      const auto job = job_field(s, {{"job", ref}}, "job");
+      if (!job) return send(s.id, error_body(id, job.error()));
+      jobs.push_back(*job);
     }
   } else {
     // One-time jobs that have run are history, not declarations: named, they export too.
     sched_.for_each_job([&](const sched::Job& j) {
-      if (j.state == sched::JobState::active || j.state == sched::JobState::paused) jobs.push_back(&j);
+      if ((j.state == sched::JobState::active || j.state == sched::JobState::paused) && visible(s, j))
+        jobs.push_back(&j);
     });
   }
   proto::Json specs = proto::Json::array();
   for (const sched::Job* j : jobs) {
     proto::Json spec = proto::spec_to_json(j->spec);
-    // What it is now: a job paused by `jobctl pause` exports paused.
+    spec.erase("namespace");  // a jobs.toml is applied into its applier's    // What it is now: a job paused by `jobctl pause` exports paused.
     spec["paused"] = j->state == sched::JobState::paused;
     specs.push_back(std::move(spec));
   }

@@ -224,7 +224,7 @@ namespace {
 }  // namespace
 
 void Server::op_log(Session& s, const proto::Json& id, const proto::Json& req) {
-  auto run = run_field(req, "run");
+  auto run = run_field(s, req, "run");
   if (!run) return send(s.id, error_body(id, run.error()));
   const sched::Run& r = **run;
   if (!sched_.has_process(r))

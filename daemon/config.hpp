@@ -16,6 +16,7 @@
 #include "error.hpp"
 #include "log.hpp"
 #include "proto/codec.hpp"
+#include "proto/protocol.hpp"
 #include "time/duration.hpp"
 
 namespace jobd {
@@ -37,6 +38,17 @@ struct Options {
   // Connections open at once from one peer (a local uid, or a TCP client's
   // address): past it, new ones are refused. 0: no limit.
   int max_connections_per_peer = 1024;
+  // Security (issue 9): members of this group are admins besides root and
+  // jobd's own user (empty: nobody else); a request's largest size; how long
+  // a connection may say nothing (zero: forever); submits a second one
+  // identity may make (zero: no limit) with bursts of submit_burst; audit
+  // entries kept.
+  std::string admin_group;
+  size_t max_request_bytes = job::proto::kMaxFrame;
+  job::time::Duration idle_timeout = std::chrono::minutes{10};
+  double submit_rate = 0;
+  double submit_burst = 0;  // 0: as many as submit_rate, at least 1
+  int64_t audit_keep = 100000;
   // Cluster mode: this node's name (default: the host name) and tags, and
   // how workers' heartbeats are judged.
   std::string name;

@@ -10,6 +10,11 @@ namespace jobd {
 namespace sched = job::sched;
 
 namespace {
+// Whether event `e` is of a job in namespace `ns` (any, if `ns` is empty).
+bool in_namespace(const proto::Json& e, const std::string& ns) {
+  return ns.empty() || e.value("namespace", std::string()) == ns;
+}
+
 // A subscriber this far behind (bytes written to it, not yet read) is
 // dropped: it would otherwise hold jobd's memory hostage.
 constexpr size_t kMaxEventLag = 1 << 20;
@@ -63,6 +68,8 @@ proto::Json Server::event_json(const sched::Event& e, job::time::Instant at) con
   j["from"] = e.from.empty() ? proto::Json(nullptr) : proto::Json(e.from);
   j["job"] = sched::job_ref(e.job);
   j["job_name"] = e.job_name;
+  const sched::Job* job = sched_.job(e.job);
+  j["namespace"] = job ? job->spec.ns : std::string();
   j["run"] = e.run ? proto::Json(sched::run_ref(e.run)) : proto::Json(nullptr);
   j["task"] = nullptr;
   if (const sched::Run* run = e.run ? sched_.run(e.run) : nullptr) {
@@ -98,7 +105,8 @@ void Server::publish_events() {
         subscribers_.pop_back();
         continue;
       }
-      if (!sub.job || e["job"] == sched::job_ref(sub.job)) send(sub.session, {{"id", sub.id}, {"event", e}});
+      if ((!sub.job || e["job"] == sched::job_ref(sub.job)) && in_namespace(e, sub.ns))
+        send(sub.session, {{"id", sub.id}, {"event", e}});
       ++i;
     }
   }
@@ -107,10 +115,9 @@ void Server::publish_events() {
 void Server::op_events(Session& s, const proto::Json& id, const proto::Json& req) {
   int64_t job = 0;
   if (req.contains("job")) {
-    const auto ref = req["job"].get<std::string>();
-    const sched::Job* j = sched_.find_job(ref, true);
-    if (!j) return send(s.id, error_body(id, {job::Errc::not_found, fmt::format("no job \"{}\"", ref)}));
-    job = j->id;
+    const auto j = job_field(s, req, "job", true);
+    if (!j) return send(s.id, error_body(id, j.error()));
+    job = (*j)->id;
   }
   for (const char* key : {"since", "last"})
     if (req.contains(key) && !req[key].is_number_unsigned())
@@ -118,8 +125,10 @@ void Server::op_events(Session& s, const proto::Json& id, const proto::Json& req
   const bool follow = req.value("follow", false);
   // From `since`, else the newest `last` (all the backlog by default).
   std::vector<const proto::Json*> backlog = events_.after(req.value("since", uint64_t{0}));
-  if (job)
-    std::erase_if(backlog, [&](const proto::Json* e) { return (*e)["job"] != sched::job_ref(job); });
+  const std::string ns = s.who.admin() ? std::string() : s.who.ns;
+  std::erase_if(backlog, [&](const proto::Json* e) {
+    return (job && (*e)["job"] != sched::job_ref(job)) || !in_namespace(*e, ns);
+  });
   if (req.contains("last") && !req.contains("since")) {
     const size_t last = req["last"].get<size_t>();
     if (backlog.size() > last) backlog.erase(backlog.begin(), backlog.end() - static_cast<ptrdiff_t>(last));
@@ -129,7 +138,7 @@ void Server::op_events(Session& s, const proto::Json& id, const proto::Json& req
   done["seq"] = events_.last_seq();
   done["following"] = follow;
   send(s.id, done);
-  if (follow && sessions_.contains(s.id)) subscribers_.push_back({s.id, id, job});
+  if (follow && sessions_.contains(s.id)) subscribers_.push_back({s.id, id, job, ns});
 }
 
 }  // namespace jobd

@@ -137,7 +137,7 @@ void Server::jobs_file_error(const std::string& file, const std::string& message
 }
 
 void Server::apply_jobs_file(ApplyFile file) {
-  auto plan = plan_apply({file}, true);
+  auto plan = plan_apply({file}, true, jobs_dir_identity());
   if (!plan) return jobs_file_error(file.path, plan.error().message);
   jobs_dir_.errors.erase(file.path);
   if (plan->changes.empty()) return;

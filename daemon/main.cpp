@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <filesystem>
@@ -99,6 +101,10 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   jobd::Options options = std::move(*loaded);
+  if (sodium_init() < 0) {
+    fmt::print(stderr, "jobd: libsodium failed to initialise\n");
+    return 1;
+  }
   auto zone = job::time::local_zone();
   if (!zone) {
     fmt::print(stderr, "jobd: {}\n", zone.error().message);

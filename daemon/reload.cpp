@@ -45,6 +45,13 @@ void Server::reload() {
                                    : "serving metrics on " + metrics_address_);
     compare("metrics_max_jobs", options_.metrics_max_jobs, now.metrics_max_jobs);
     compare("max_connections_per_peer", options_.max_connections_per_peer, now.max_connections_per_peer);
+    compare("admin_group", options_.admin_group, now.admin_group);
+    compare("max_request_bytes", options_.max_request_bytes, now.max_request_bytes);
+    compare("idle_timeout", job::time::format_duration(options_.idle_timeout),
+            job::time::format_duration(now.idle_timeout));
+    compare("submit_rate", options_.submit_rate, now.submit_rate);
+    compare("submit_burst", options_.submit_burst, now.submit_burst);
+    compare("audit_keep", options_.audit_keep, now.audit_keep);
     now.state_dir = options_.state_dir;
     now.socket_path = options_.socket_path;
     now.metrics_listen = options_.metrics_listen;

@@ -14,16 +14,40 @@ using job::Errc;
 using job::Error;
 namespace sched = job::sched;
 
-const std::vector<std::pair<std::string_view, Server::Op>>& Server::ops() {
-  static const std::vector<std::pair<std::string_view, Op>> table = {
-      {"submit", &Server::op_submit}, {"list", &Server::op_list},       {"show", &Server::op_show},
-      {"runs", &Server::op_runs},     {"run", &Server::op_run},         {"wait", &Server::op_wait},
-      {"status", &Server::op_status}, {"cancel", &Server::op_cancel},   {"pause", &Server::op_pause},
-      {"resume", &Server::op_resume}, {"trigger", &Server::op_trigger}, {"delete", &Server::op_delete},
-      {"apply", &Server::op_apply},   {"export", &Server::op_export},   {"stats", &Server::op_stats},
-      {"events", &Server::op_events},     {"register", &Server::op_register}, {"heartbeat", &Server::op_heartbeat},
-      {"report", &Server::op_report},     {"workers", &Server::op_workers},   {"drain", &Server::op_drain},
-      {"log", &Server::op_log},           {"log_data", &Server::op_log_data},
+// Each op, the role it needs (identity.hpp) and whether it is audited: the
+// ops that change something.
+const std::vector<Server::OpEntry>& Server::ops() {
+  using R = Role;
+  static const std::vector<OpEntry> table = {
+      {"submit", &Server::op_submit, R::operator_, true},
+      {"list", &Server::op_list, R::viewer, false},
+      {"show", &Server::op_show, R::viewer, false},
+      {"runs", &Server::op_runs, R::viewer, false},
+      {"run", &Server::op_run, R::viewer, false},
+      {"wait", &Server::op_wait, R::viewer, false},
+      {"status", &Server::op_status, R::viewer, false},
+      {"cancel", &Server::op_cancel, R::operator_, true},
+      {"pause", &Server::op_pause, R::operator_, true},
+      {"resume", &Server::op_resume, R::operator_, true},
+      {"trigger", &Server::op_trigger, R::operator_, true},
+      {"delete", &Server::op_delete, R::operator_, true},
+      {"apply", &Server::op_apply, R::operator_, true},
+      {"export", &Server::op_export, R::viewer, false},
+      {"stats", &Server::op_stats, R::viewer, false},
+      {"events", &Server::op_events, R::viewer, false},
+      {"whoami", &Server::op_whoami, R::viewer, false},
+      {"workers", &Server::op_workers, R::viewer, false},
+      {"drain", &Server::op_drain, R::admin, true},
+      {"log", &Server::op_log, R::viewer, false},
+      {"token_create", &Server::op_token_create, R::admin, true},
+      {"token_list", &Server::op_token_list, R::admin, false},
+      {"token_revoke", &Server::op_token_revoke, R::admin, true},
+      {"audit", &Server::op_audit, R::admin, false},
+      // The workers' side of the cluster protocol: the cluster token only.
+      {"register", &Server::op_register, R::worker, false},
+      {"heartbeat", &Server::op_heartbeat, R::worker, false},
+      {"report", &Server::op_report, R::worker, false},
+      {"log_data", &Server::op_log_data, R::worker, false},
   };
   return table;
 }
@@ -40,12 +64,22 @@ void Server::on_line(Session& s, const std::string& line) {
   try {
     if (!s.authenticated) return authenticate(s, id, request);
     const auto op = request.value("op", std::string());
-    for (const auto& [name, method] : ops())
-      if (name == op) return (this->*method)(s, id, request);
+    for (const OpEntry& e : ops()) {
+      if (e.name != op) continue;
+      const bool audited = e.audited && !request.value("dry_run", false);
+      if (audited) open_audit(s, id, op, request);
+      if (!allows(s.who.role, e.need))
+        send(s.id, error_body(id, {Errc::permission_denied, denied(s, op, e.need)}));
+      else
+        (this->*e.method)(s, id, request);
+      if (audited) close_audit();
+      return;
+    }
     send(s.id, error_body(id, {Errc::bad_request, op.empty() ? std::string("the request has no \"op\"")
                                                              : fmt::format("unknown op \"{}\"", op)}));
   } catch (const proto::Json::exception& e) {
     // A field of the wrong type ("op": 5, "limit": "ten").
+    close_audit();
     send(s.id, error_body(id, {Errc::bad_request, fmt::format("malformed request: {}", e.what())}));
   }
 }
@@ -59,19 +93,21 @@ void Server::merge_defaults_into(proto::Json& defaults) const {
   for (const auto& [field, value] : options_.defaults.items()) defaults[field] = value;
 }
 
-job::Result<const sched::Job*> Server::job_field(const proto::Json& req, const char* key) const {
+job::Result<const sched::Job*> Server::job_field(const Session& s, const proto::Json& req, const char* key,
+                                                 bool deleted) const {
   if (!req.contains(key)) return Error{Errc::bad_request, fmt::format("{}: missing", key)};
   const auto ref = req[key].get<std::string>();
-  const sched::Job* job = sched_.find_job(ref);
-  if (!job) return Error{Errc::not_found, fmt::format("no job \"{}\"", ref)};
+  // A job outside the caller's sight is not there, as far as it can tell.
+  const sched::Job* job = sched_.find_job(s.who.ns, ref, deleted);
+  if (!job || !visible(s, *job)) return Error{Errc::not_found, fmt::format("no job \"{}\"", ref)};
   return job;
 }
 
-job::Result<const sched::Run*> Server::run_field(const proto::Json& req, const char* key) const {
+job::Result<const sched::Run*> Server::run_field(const Session& s, const proto::Json& req, const char* key) const {
   if (!req.contains(key)) return Error{Errc::bad_request, fmt::format("{}: missing", key)};
   const auto ref = req[key].get<std::string>();
   const sched::Run* run = sched_.find_run(ref);
-  if (!run) return Error{Errc::not_found, fmt::format("no run \"{}\"", ref)};
+  if (!run || !visible(s, *run)) return Error{Errc::not_found, fmt::format("no run \"{}\"", ref)};
   return run;
 }
 
@@ -81,10 +117,12 @@ void Server::op_submit(Session& s, const proto::Json& id, const proto::Json& req
     return send(s.id, error_body(id, {Errc::bad_request, "submit: the job is missing"}));
   auto spec = proto::spec_from_json(with_defaults(req["job"]));
   if (!spec) return send(s.id, error_body(id, spec.error()));
+  if (auto e = own(s.who, *spec)) return send(s.id, error_body(id, *e));
+  if (auto e = take_submits(s.who, 1)) return send(s.id, error_body(id, *e));
   auto job_id = sched_.submit(std::move(*spec), now());
   if (!job_id) return send(s.id, error_body(id, job_id.error()));
   const sched::Job& job = *sched_.job(*job_id);
-  log(Level::info, "jobd: job {} ({}) submitted: {}", job.spec.name, sched::job_ref(job.id),
+  log(Level::info, "jobd: job {} ({}) submitted by {}: {}", job.spec.name, sched::job_ref(job.id), s.who.name,
       proto::schedule_text(job.spec, zone_));
   proto::Json body = ok_body(id);
   body["job"] = job_json(job);
@@ -97,15 +135,16 @@ void Server::op_list(Session& s, const proto::Json& id, const proto::Json& req) 
   proto::Json jobs = proto::Json::array();
   const bool all = req.value("all", false);
   sched_.for_each_job([&](const sched::Job& j) {
-    if (all || j.state != sched::JobState::deleted) jobs.push_back(job_json(j));
+    if ((all || j.state != sched::JobState::deleted) && visible(s, j)) jobs.push_back(job_json(j));
   });
   proto::Json body = ok_body(id);
   body["jobs"] = std::move(jobs);
+  body["namespace"] = s.who.ns;  // the caller's: jobs from others are shown as NS/NAME
   send(s.id, body);
 }
 
 void Server::op_show(Session& s, const proto::Json& id, const proto::Json& req) {
-  const auto job = job_field(req, "job");
+  const auto job = job_field(s, req, "job");
   if (!job) return send(s.id, error_body(id, job.error()));
   const sched::Job& j = **job;
   proto::Json body = ok_body(id);
@@ -132,10 +171,11 @@ void Server::op_runs(Session& s, const proto::Json& id, const proto::Json& req) 
   const sched::Job* job = nullptr;
   if (req.contains("job")) {
     // A deleted job's runs stay visible (by its id) until retention.
-    const auto ref = req["job"].get<std::string>();
-    job = sched_.find_job(ref, true);
-    if (!job) return send(s.id, error_body(id, {Errc::not_found, fmt::format("no job \"{}\"", ref)}));
+    const auto found = job_field(s, req, "job", true);
+    if (!found) return send(s.id, error_body(id, found.error()));
+    job = *found;
   }
+  const auto mine = [&](const sched::Run& r) { return visible(s, r); };
   const auto limit = req.value("limit", int64_t{20});
   if (limit < 1) return send(s.id, error_body(id, {Errc::invalid_argument, "limit: must be at least 1"}));
   proto::Json runs = proto::Json::array();
@@ -148,10 +188,10 @@ void Server::op_runs(Session& s, const proto::Json& id, const proto::Json& req) 
             s.id, error_body(id, {Errc::invalid_argument, fmt::format("state: no run state \"{}\"", name)}));
       states.push_back(*state);
     }
-    for (const sched::Run* r : sched_.runs_in_states(states, job, static_cast<size_t>(limit)))
+    for (const sched::Run* r : sched_.runs_in_states(states, job, static_cast<size_t>(limit), mine))
       runs.push_back(run_json(*r));
   } else {
-    for (const sched::Run* r : sched_.recent_runs(job, static_cast<size_t>(limit)))
+    for (const sched::Run* r : sched_.recent_runs(job, static_cast<size_t>(limit), mine))
       runs.push_back(run_json(*r));
   }
   proto::Json body = ok_body(id);
@@ -160,7 +200,7 @@ void Server::op_runs(Session& s, const proto::Json& id, const proto::Json& req) 
 }
 
 void Server::op_run(Session& s, const proto::Json& id, const proto::Json& req) {
-  const auto run = run_field(req, "run");
+  const auto run = run_field(s, req, "run");
   if (!run) return send(s.id, error_body(id, run.error()));
   proto::Json body = ok_body(id);
   body["run"] = run_json(**run);
@@ -170,11 +210,11 @@ void Server::op_run(Session& s, const proto::Json& id, const proto::Json& req) {
 void Server::op_wait(Session& s, const proto::Json& id, const proto::Json& req) {
   Waiter w{s.id, id, 0, 0};
   if (req.contains("run")) {
-    const auto run = run_field(req, "run");
+    const auto run = run_field(s, req, "run");
     if (!run) return send(s.id, error_body(id, run.error()));
     w.run = (*run)->id;
   } else {
-    const auto job = job_field(req, "job");
+    const auto job = job_field(s, req, "job");
     if (!job) return send(s.id, error_body(id, job.error()));
     w.job = (*job)->id;
     // Its newest run created before now, or else its next one.
@@ -229,14 +269,14 @@ void Server::op_cancel(Session& s, const proto::Json& id, const proto::Json& req
   sched::Cancelled c;
   std::string message;
   if (req.contains("run")) {
-    const auto run = run_field(req, "run");
+    const auto run = run_field(s, req, "run");
     if (!run) return send(s.id, error_body(id, run.error()));
     const int64_t rid = (*run)->id;
     c = sched_.cancel_run(rid, now());
     if (c.already)
       message = fmt::format("run {} already finished ({})", sched::run_ref(rid), sched::name(*c.already));
   } else {
-    const auto job = job_field(req, "job");
+    const auto job = job_field(s, req, "job");
     if (!job) return send(s.id, error_body(id, job.error()));
     const sched::Job& j = **job;
     c = sched_.cancel_job(j.id, now());
@@ -257,7 +297,7 @@ void Server::op_cancel(Session& s, const proto::Json& id, const proto::Json& req
 }
 
 void Server::op_pause(Session& s, const proto::Json& id, const proto::Json& req) {
-  const auto job = job_field(req, "job");
+  const auto job = job_field(s, req, "job");
   if (!job) return send(s.id, error_body(id, job.error()));
   if (auto e = sched_.pause((*job)->id)) return send(s.id, error_body(id, *e));
   log(Level::info, "jobd: job {} ({}) paused", (*job)->spec.name, sched::job_ref((*job)->id));
@@ -267,7 +307,7 @@ void Server::op_pause(Session& s, const proto::Json& id, const proto::Json& req)
 }
 
 void Server::op_resume(Session& s, const proto::Json& id, const proto::Json& req) {
-  const auto job = job_field(req, "job");
+  const auto job = job_field(s, req, "job");
   if (!job) return send(s.id, error_body(id, job.error()));
   if (auto e = sched_.resume_job((*job)->id, now())) return send(s.id, error_body(id, *e));
   log(Level::info, "jobd: job {} ({}) resumed", (*job)->spec.name, sched::job_ref((*job)->id));
@@ -278,7 +318,7 @@ void Server::op_resume(Session& s, const proto::Json& id, const proto::Json& req
 
 void Server::op_trigger(Session& s, const proto::Json& id, const proto::Json& req) {
   if (stopping_) return send(s.id, error_body(id, {Errc::unavailable, "jobd is stopping"}));
-  const auto job = job_field(req, "job");
+  const auto job = job_field(s, req, "job");
   if (!job) return send(s.id, error_body(id, job.error()));
   const auto run = sched_.trigger((*job)->id, now());
   if (!run) return send(s.id, error_body(id, run.error()));
@@ -290,7 +330,7 @@ void Server::op_trigger(Session& s, const proto::Json& id, const proto::Json& re
 }
 
 void Server::op_delete(Session& s, const proto::Json& id, const proto::Json& req) {
-  const auto job = job_field(req, "job");
+  const auto job = job_field(s, req, "job");
   if (!job) return send(s.id, error_body(id, job.error()));
   const int64_t jid = (*job)->id;
   const auto c = sched_.remove_job(jid, now());

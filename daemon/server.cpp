@@ -162,8 +162,14 @@ proto::Json Server::job_json(const sched::Job& job) const {
 std::optional<Error> Server::start() {
   auto snapshot = store_->load();
   if (!snapshot) return snapshot.error();
+  auto tokens = store_->load_tokens();
+  if (!tokens) return tokens.error();
+  tokens_ = std::make_unique<Tokens>(std::move(*tokens));
+  store_->set_audit_keep(options_.audit_keep);
   for (auto& j : snapshot->jobs) {
     const std::string name = j.spec.name;
+    // Saved before namespaces: jobd's own user's, as everything was then.
+    if (j.spec.ns.empty()) j.spec.ns = own_ns_;
     if (auto problem = sched_.restore(std::move(j)))
       log(Level::warning, "jobd: job {} fires no more: {}", name, problem->message);
   }
@@ -235,7 +241,9 @@ std::optional<Error> Server::start() {
     if (socket_in_use(*addr))
       return Error{Errc::internal, fmt::format("another jobd is listening on {}", options_.socket_path)};
     unlink(options_.socket_path.c_str());  // stale: nobody answers on it
-    const mode_t old_mask = umask(0177);   // the socket is 0600 until jobd knows identities
+    // Anyone may connect, as anyone may have a crontab: each request is
+    // judged by its caller's uid (identity.hpp).
+    const mode_t old_mask = umask(0111);
     rc = uv_pipe_bind(&listener_, options_.socket_path.c_str());
     umask(old_mask);
   }
@@ -248,6 +256,11 @@ std::optional<Error> Server::start() {
   listening_ = true;
 
   spawner_ = std::make_unique<Spawner>(loop_, [this](SpawnResult r) { on_spawned(std::move(r)); });
+  // Unreferenced: it keeps nobody's loop alive, a stopping one least of all.
+  uv_timer_init(loop_, &idle_timer_);
+  idle_timer_.data = this;
+  uv_timer_start(&idle_timer_, [](uv_timer_t* timer) { handle_owner<Server>(timer)->drop_idle(); }, 1000, 1000);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&idle_timer_));
   uv_check_init(loop_, &check_);
   check_.data = this;
   uv_check_start(&check_, [](uv_check_t* c) { handle_owner<Server>(c)->after_io(); });
@@ -304,7 +317,8 @@ void Server::run() {
   for (uv_handle_t* h :
        {reinterpret_cast<uv_handle_t*>(&check_), reinterpret_cast<uv_handle_t*>(&timer_poll_),
         reinterpret_cast<uv_handle_t*>(&sigchld_), reinterpret_cast<uv_handle_t*>(&sigterm_),
-        reinterpret_cast<uv_handle_t*>(&sigint_), reinterpret_cast<uv_handle_t*>(&sighup_)})
+        reinterpret_cast<uv_handle_t*>(&sigint_), reinterpret_cast<uv_handle_t*>(&sighup_),
+        reinterpret_cast<uv_handle_t*>(&idle_timer_)})
     if (!uv_is_closing(h)) uv_close(h, nullptr);
   uv_run(loop_, UV_RUN_DEFAULT);
   if (timer_fd_ >= 0) close(timer_fd_);

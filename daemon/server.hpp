@@ -15,6 +15,7 @@
 
 #include "apply.hpp"
 #include "config.hpp"
+#include "identity.hpp"
 #include "events.hpp"
 #include "executor.hpp"
 #include "jobs_dir.hpp"
@@ -27,6 +28,7 @@
 #include "spawner.hpp"
 #include "store/store.hpp"
 #include "systemd.hpp"
+#include "tokens.hpp"
 
 namespace jobd {
 
@@ -63,7 +65,7 @@ class Server {
 
   static job::time::Instant now();
   void on_connection(bool tcp = false);
-  static std::string local_peer(Session& s);
+  Identity local_peer(Session& s) const;
   // tcp.cpp: the TCP listener and its clients' token.
   std::optional<job::Error> start_tcp();
   void stop_tcp();
@@ -83,7 +85,13 @@ class Server {
   void signal_worker_run(const job::sched::Run& run, int signal);
   // The protocol's ops (requests.cpp), found by name in ops().
   using Op = void (Server::*)(Session&, const proto::Json& id, const proto::Json& request);
-  static const std::vector<std::pair<std::string_view, Op>>& ops();
+  struct OpEntry {
+    std::string_view name;
+    Op method;
+    Role need;     // the least role that may call it
+    bool audited;  // it changes something: recorded in the audit table
+  };
+  static const std::vector<OpEntry>& ops();
   void on_line(Session& s, const std::string& line);
   void op_submit(Session& s, const proto::Json& id, const proto::Json& req);
   void op_list(Session& s, const proto::Json& id, const proto::Json& req);
@@ -112,15 +120,36 @@ class Server {
   // apply.cpp: what applying the files would change, checked against the
   // scheduler; then carrying it out (`who` names the cause in the log).
   // Returns the jobs created.
-  job::Result<Plan> plan_apply(const std::vector<ApplyFile>& files, bool prune) const;
+  job::Result<Plan> plan_apply(const std::vector<ApplyFile>& files, bool prune, const Identity& who) const;
+  Identity jobs_dir_identity() const;  // the jobs_dir's files are jobd's own user's
   std::vector<int64_t> carry_out(Plan& plan, std::string_view who);
   // A submitted spec with jobd.toml's [defaults] (options_.defaults) for the fields it lacks.
   proto::Json with_defaults(proto::Json spec) const;
   void merge_defaults_into(proto::Json& defaults) const;  // jobd.toml's over `defaults`
   // A control op's reply waits for its commit, as a submit's does.
   void reply_after_commit(Session& s, proto::Json body);
-  job::Result<const job::sched::Job*> job_field(const proto::Json& req, const char* key) const;
-  job::Result<const job::sched::Run*> run_field(const proto::Json& req, const char* key) const;
+  // The job or run a request names, if the caller may see it ("not found" if not).
+  job::Result<const job::sched::Job*> job_field(const Session& s, const proto::Json& req, const char* key,
+                                                bool deleted = false) const;
+  job::Result<const job::sched::Run*> run_field(const Session& s, const proto::Json& req, const char* key) const;
+  // security.cpp: who may see and do what, the audit table, tokens.
+  bool visible(const Session& s, const job::sched::Job& job) const;
+  bool visible(const Session& s, const job::sched::Run& run) const;
+  std::string denied(const Session& s, std::string_view op, Role need) const;
+  // Makes a submitted spec the caller's: its namespace and the user it runs
+  // as, which only an admin may choose.
+  std::optional<job::Error> own(const Identity& who, job::sched::JobSpec& spec) const;
+  // Takes `n` submits from the caller's allowance (submit_rate), or says why not.
+  std::optional<job::Error> take_submits(const Identity& who, int n);
+  void open_audit(const Session& s, const proto::Json& id, const std::string& op, const proto::Json& req);
+  void audit_reply(uint64_t session, const proto::Json& body);  // the result, as sent
+  void close_audit();
+  void op_whoami(Session& s, const proto::Json& id, const proto::Json& req);
+  void op_token_create(Session& s, const proto::Json& id, const proto::Json& req);
+  void op_token_list(Session& s, const proto::Json& id, const proto::Json& req);
+  void op_token_revoke(Session& s, const proto::Json& id, const proto::Json& req);
+  void op_audit(Session& s, const proto::Json& id, const proto::Json& req);
+  void drop_idle();  // idle_timeout
   void send(uint64_t session, const proto::Json& body);
   void close_session(Session& s, bool flush = true);
   void drop_waiters(uint64_t session);
@@ -175,6 +204,21 @@ class Server {
   std::unordered_map<std::string, int> connections_by_peer_;   // Session::peer_key -> connections open
   std::set<std::string> over_limit_peers_;                     // refused since last under the limit: logged once
   int64_t stale_reports_ = 0;                                  // workers' reports refused
+  std::string own_ns_ = own_user_name();  // jobs_dir's jobs and those saved before namespaces
+  std::unique_ptr<Tokens> tokens_;
+  struct Allowance {  // a token bucket per identity, for submit_rate
+    double submits;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::unordered_map<std::string, Allowance> allowances_;
+  struct OpenAudit {  // the audited request being handled
+    uint64_t session;
+    proto::Json id;
+    store::AuditEntry entry;
+    bool answered = false;
+  };
+  std::optional<OpenAudit> audit_;
+  uv_timer_t idle_timer_{};
   struct LogRead {
     uint64_t client;
     proto::Json client_id;
@@ -213,6 +257,7 @@ class Server {
     uint64_t session;
     proto::Json id;
     int64_t job;  // 0: every job
+    std::string ns;  // only this namespace's jobs; empty: all (an admin's)
   };
   EventLog events_{10000};
   std::vector<Subscriber> subscribers_;

@@ -2,6 +2,7 @@
 // daemon/): a Session, and the shapes of replies.
 #pragma once
 
+#include "identity.hpp"
 #include "server.hpp"
 
 namespace jobd {
@@ -19,14 +20,16 @@ struct Server::Session {
   bool closing = false;
   bool eof = false;     // the client closed its side: answer what it asked, then close
   int outstanding = 0;  // submits and waits not yet answered
-  // Unix-socket clients are trusted by the socket's permissions; a TCP
-  // client only once it has sent the token (auth.hpp).
+  // Unix-socket clients are known by their uid; a TCP client only once it
+  // has sent a token (auth.hpp, tokens.hpp).
   bool authenticated = true;
+  Identity who;
   std::string peer;    // TCP: the client's "HOST:PORT"; empty on the Unix socket
   std::string peer_key;  // whose connections count together: "uid 1000", or a TCP client's host
   std::string worker;  // the worker registered on this connection, if any
   std::string worker_instance;  // and the process it is (random at its start)
   std::chrono::steady_clock::time_point accepted_at;
+  std::chrono::steady_clock::time_point last_read;  // for idle_timeout
 
   uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&handle); }
   uv_handle_t* uv_handle() { return reinterpret_cast<uv_handle_t*>(&handle); }

@@ -31,22 +31,23 @@ proto::Json error_body(const proto::Json& id, const job::Error& e) {
 
 proto::Json ok_body(const proto::Json& id) { return {{"id", id}, {"ok", true}}; }
 
-// Who is on the other end of a Unix-socket connection, as the limits count
-// peers: its uid (SO_PEERCRED).
-std::string Server::local_peer(Session& s) {
+// Who is on the other end of a Unix-socket connection: its uid (SO_PEERCRED),
+// which the kernel vouches for. One it cannot tell is a mere viewer.
+Identity Server::local_peer(Session& s) const {
   int fd = -1;
   ucred cred{};
   socklen_t size = sizeof cred;
   if (uv_fileno(s.uv_handle(), &fd) == 0 && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &size) == 0)
-    return fmt::format("uid {}", cred.uid);
-  return "the Unix socket";
+    return local_identity(cred.uid, options_.admin_group);
+  return {"unknown", Role::viewer, "unknown", {}, "the Unix socket"};
 }
 
 void Server::on_connection(bool tcp) {
   auto* s = new Session;
   s->server = this;
   s->id = next_session_++;
-  s->accepted_at = std::chrono::steady_clock::now();
+  s->accepted_at = s->last_read = std::chrono::steady_clock::now();
+  s->reader = proto::LineReader(options_.max_request_bytes);
   if (tcp)
     uv_tcp_init(loop_, &s->handle.tcp);
   else
@@ -66,7 +67,11 @@ void Server::on_connection(bool tcp) {
     uv_tcp_nodelay(&s->handle.tcp, 1);  // replies are whole lines: send them at once
   }
   sessions_[s->id] = s;
-  s->peer_key = tcp ? s->peer.substr(0, s->peer.rfind(':')) : local_peer(*s);
+  if (tcp)
+    s->who = {"", Role::viewer, {}, {}, s->peer};  // until its token says who
+  else
+    s->who = local_peer(*s);
+  s->peer_key = tcp ? s->peer.substr(0, s->peer.rfind(':')) : s->who.from;
   const int open = ++connections_by_peer_[s->peer_key];
   if (options_.max_connections_per_peer > 0 && open > options_.max_connections_per_peer) {
     // In place of the hello, so that any client can say why; then closed.
@@ -100,7 +105,7 @@ void Server::on_connection(bool tcp) {
           return;
         }
         if (n < 0) return session.server->close_session(session);
-        session.server->request_read_at_ = std::chrono::steady_clock::now();
+        session.server->request_read_at_ = session.last_read = std::chrono::steady_clock::now();
         session.reader.feed(std::string_view(buf->base, static_cast<size_t>(n)));
         while (!session.closing) {
           auto line = session.reader.next();
@@ -109,8 +114,9 @@ void Server::on_connection(bool tcp) {
         }
         if (session.reader.overflowed() && !session.closing) {
           session.server->send(
-              session.id, error_body(nullptr, {Errc::bad_request, fmt::format("frame over {} bytes: closing",
-                                                                              proto::kMaxFrame)}));
+              session.id, error_body(nullptr, {Errc::bad_request,
+                                               fmt::format("request over {} bytes (max_request_bytes): closing",
+                                                           session.server->options_.max_request_bytes)}));
           session.server->close_session(session);
         }
       });
@@ -167,6 +173,7 @@ void Server::expect(uint64_t session) {
 }
 
 void Server::send(uint64_t session, const proto::Json& body) {
+  if (audit_) audit_reply(session, body);
   auto it = sessions_.find(session);
   if (it == sessions_.end()) return;  // gone: nobody to tell
   Session& s = *it->second;

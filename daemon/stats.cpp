@@ -84,7 +84,7 @@ void Server::op_stats(Session& s, const proto::Json& id, const proto::Json&) {
   std::vector<double> durations, lags;
   std::unordered_map<int64_t, PerJob> per_job;
   sched_.for_each_run([&](const sched::Run& r) {
-    if (!sched::is_final(r.state) || !sched_.has_process(r)) return;
+    if (!sched::is_final(r.state) || !sched_.has_process(r) || !visible(s, r)) return;
     ++runs;
     const bool ok = r.state == sched::RunState::succeeded;
     succeeded += ok;

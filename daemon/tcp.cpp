@@ -38,8 +38,8 @@ std::optional<Error> Server::start_tcp() {
   int size = static_cast<int>(sizeof bound);
   uv_tcp_getsockname(&tcp_listener_, reinterpret_cast<sockaddr*>(&bound), &size);
   listen_address_ = format_address(bound);
-  log(Level::info, "jobd: listening on tcp {} (clients authenticate with the token of {})", listen_address_,
-      options_.token_file);
+  log(Level::info, "jobd: listening on tcp {} (clients authenticate with a named token{})", listen_address_,
+      options_.token_file.empty() ? std::string() : ", workers with the token of " + options_.token_file);
   if (!is_loopback(bound))
     log(Level::warning, "jobd: tcp {} is not encrypted: the token and every request cross the network in clear",
         listen_address_);
@@ -73,17 +73,26 @@ void Server::authenticate(Session& s, const proto::Json& id, const proto::Json& 
   const auto token = is_auth && request.contains("token") && request["token"].is_string()
                          ? request["token"].get<std::string>()
                          : std::string();
+  // The cluster token makes a worker; a named token, who it names.
+  const store::TokenRecord* named = is_auth ? tokens_->find_by_secret(token) : nullptr;
   if (is_auth && !options_.token.empty() && same_secret(token, options_.token)) {
-    s.authenticated = true;
-    log(Level::debug, "jobd: tcp client {} authenticated", s.peer);
-    proto::Json body = ok_body(id);
-    body["authenticated"] = true;
-    return send(s.id, body);
+    s.who = {"worker", Role::worker, {}, {}, s.peer};
+  } else if (named) {
+    s.who = {"token " + named->name, role_from(named->role).value_or(Role::viewer), named->ns, {}, s.peer};
+  } else {
+    const std::string why =
+        is_auth ? "wrong token" : "authenticate first: send {\"op\":\"auth\",\"token\":...}";
+    log(Level::warning, "jobd: tcp client {}: {}: disconnected", s.peer, why);
+    send(s.id, error_body(id, {Errc::permission_denied, why}));
+    return close_session(s);
   }
-  const std::string why = is_auth ? "wrong token" : "authenticate first: send {\"op\":\"auth\",\"token\":...}";
-  log(Level::warning, "jobd: tcp client {}: {}: disconnected", s.peer, why);
-  send(s.id, error_body(id, {Errc::permission_denied, why}));
-  close_session(s);
+  s.authenticated = true;
+  log(Level::debug, "jobd: tcp client {} authenticated as {}", s.peer, s.who.name);
+  proto::Json body = ok_body(id);
+  body["authenticated"] = true;
+  body["as"] = s.who.name;
+  body["role"] = role_name(s.who.role);
+  send(s.id, body);
 }
 
 }  // namespace jobd

@@ -26,6 +26,8 @@ std::string_view code_name(Errc code) {
       return "permission_denied";
     case Errc::timed_out:
       return "timed_out";
+    case Errc::rate_limited:
+      return "rate_limited";
     case Errc::storage:
       return "storage";
     case Errc::internal:

@@ -24,8 +24,9 @@ enum class Errc {
   not_found,         // no such job or run
   bad_request,       // a malformed frame, an unknown op, a missing field
   unavailable,       // jobd cannot be reached
-  permission_denied, // a wrong or missing token; later, a role without the right
+  permission_denied, // a wrong or missing token, or a role without the right
   timed_out,         // a client-side --timeout ran out
+  rate_limited,      // over a limit on how often (submit_rate): retry later
   storage,           // the database failed (disk full, I/O error); nothing was acknowledged
   internal,          // a bug or an environment failure; never a user's fault
 };

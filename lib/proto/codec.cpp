@@ -286,6 +286,8 @@ Result<sched::JobSpec> spec_from_json(const Json& j) {
     std::optional<Error> problem;
     if (key == "name") {
       problem = f.string(spec.name);
+    } else if (key == "namespace") {
+      problem = f.string(spec.ns);
     } else if (key == "cron") {
       problem = f.string(spec.cron);
       spec.trigger = sched::JobSpec::Trigger::cron;
@@ -380,6 +382,7 @@ Result<sched::JobSpec> spec_from_json(const Json& j) {
 Json spec_to_json(const sched::JobSpec& spec) {
   Json j;
   j["name"] = spec.name;
+  if (!spec.ns.empty()) j["namespace"] = spec.ns;
   switch (spec.trigger) {
     case sched::JobSpec::Trigger::now:
       break;
@@ -440,6 +443,7 @@ Json job_to_json(const sched::Job& job, const sched::Run* last_run, const time::
   Json j;
   j["id"] = sched::job_ref(job.id);
   j["name"] = job.spec.name;
+  j["namespace"] = job.spec.ns;
   j["state"] = sched::name(job.state);
   j["trigger"] = sched::name(job.spec.trigger);
   j["schedule"] = schedule_text(job.spec, zone);

@@ -51,6 +51,13 @@ bool valid_name(std::string_view name) {
   });
 }
 
+std::string qualified_name(std::string_view ns, std::string_view name) {
+  std::string q;
+  q.reserve(ns.size() + 1 + name.size());
+  q.append(ns).append("/").append(name);
+  return q;
+}
+
 std::string job_ref(int64_t id) { return "j" + std::to_string(id); }
 std::string run_ref(int64_t id) { return "r" + std::to_string(id); }
 

@@ -86,6 +86,9 @@ struct JobSpec {
   };
 
   std::string name;  // empty: the job is named after its id
+  // The namespace its name lives in: its owner's (daemon/identity.hpp). Names
+  // are unique within one; "NS/NAME" names a job from outside it.
+  std::string ns;
   Trigger trigger = Trigger::now;
   std::string cron;
   time::Instant at{};
@@ -218,6 +221,9 @@ struct Run {
 // A job's or a task's name: letters, digits, '.', '_' and '-', at most 128,
 // not starting with '-' or '.'.
 bool valid_name(std::string_view name);
+// "NS/NAME": a job's name as seen from outside its namespace, and the key
+// names are unique by.
+std::string qualified_name(std::string_view ns, std::string_view name);
 
 // Ids as users see them: "j12" for job 12, "r345" for run 345.
 std::string job_ref(int64_t id);

@@ -163,7 +163,7 @@ Result<Job> Scheduler::validate(JobSpec spec, time::Instant now, const Job* upda
                       spec.name));
     if (looks_like_ref(spec.name))
       return invalid(fmt::format("name \"{}\" looks like a job or run id; choose another", spec.name));
-    if (!updating && names_.contains(spec.name))
+    if (!updating && names_.contains(qualified_name(spec.ns, spec.name)))
       return Error{Errc::name_taken, fmt::format("a job named \"{}\" already exists", spec.name)};
   }
   const std::string seed = spec.name.empty() ? job_ref(job.id) : spec.name;
@@ -212,7 +212,7 @@ Result<Job> Scheduler::validate(JobSpec spec, time::Instant now, const Job* upda
     for (const AfterSpec& a : spec.after) {
       if (auto r = parse_ref(a.ref, 'r')) {
         if (!run(*r)) return Error{Errc::not_found, fmt::format("after: no run \"{}\"", a.ref)};
-      } else if (!find_job(a.ref)) {
+      } else if (!find_job(spec.ns, a.ref)) {
         return Error{Errc::not_found, fmt::format("after: no job \"{}\"", a.ref)};
       }
     }
@@ -249,7 +249,7 @@ Result<int64_t> Scheduler::submit(JobSpec spec, time::Instant now, std::string s
   ++next_job_id_;
   job.source = std::move(source);
   if (job.spec.name.empty()) job.spec.name = job_ref(job.id);
-  names_.emplace(job.spec.name, job.id);
+  names_.emplace(qualified_name(job.spec.ns, job.spec.name), job.id);
   job_order_.push_back(job.id);
   note(job, 0, "submitted", {});
   switch (job.spec.trigger) {
@@ -263,7 +263,7 @@ Result<int64_t> Scheduler::submit(JobSpec spec, time::Instant now, std::string s
       // "rN" or "jN", so that a restart finds the same runs.
       for (AfterSpec& a : job.spec.after) {
         if (parse_ref(a.ref, 'r')) continue;
-        const Job& up = *find_job(a.ref);
+        const Job& up = *find_job(job.spec.ns, a.ref);
         a.ref = job_ref(up.id);
         const bool fires_again = up.next_fire.has_value();
         for (auto it = up.runs.rbegin(); it != up.runs.rend(); ++it)
@@ -1042,7 +1042,7 @@ void Scheduler::forget(int64_t id) {
       runs_.erase(x);
     }
   }
-  names_.erase(it->second.spec.name);
+  names_.erase(qualified_name(it->second.spec.ns, it->second.spec.name));
   job_order_.erase(std::find(job_order_.begin(), job_order_.end(), id));
   jobs_.erase(it);
   // It never was, as far as anyone was told.
@@ -1145,31 +1145,33 @@ Cancelled Scheduler::remove_job(int64_t id, time::Instant now) {
   Job& job = jobs_.at(id);
   if (job.state == JobState::deleted) return {};
   Cancelled out = cancel_runs(job, now);  // not completed first: deleted is its last state
-  names_.erase(job.spec.name);
+  names_.erase(qualified_name(job.spec.ns, job.spec.name));
   job.next_fire.reset();
   set_state(job, JobState::deleted);
   retention_due_.push_back(id);  // a job without runs goes at the next tick
   return out;
 }
 
-std::vector<const Run*> Scheduler::recent_runs(const Job* job, size_t limit) const {
+std::vector<const Run*> Scheduler::recent_runs(const Job* job, size_t limit, const RunFilter& keep) const {
   std::vector<const Run*> out;
   if (job) {
     for (auto it = job->runs.rbegin(); it != job->runs.rend() && out.size() < limit; ++it)
-      if (const Run* r = run(*it)) out.push_back(r);
+      if (const Run* r = run(*it); r && (!keep || keep(*r))) out.push_back(r);
     return out;
   }
   for (int64_t id = next_run_id_ - 1; id >= 1 && out.size() < limit; --id)
-    if (const Run* r = run(id); r && r->parent == 0) out.push_back(r);  // task runs: via their job run
+    if (const Run* r = run(id); r && r->parent == 0 && (!keep || keep(*r)))  // task runs: via their job run
+      out.push_back(r);
   return out;
 }
 
 std::vector<const Run*> Scheduler::runs_in_states(const std::vector<RunState>& states, const Job* job,
-                                                  size_t limit) const {
+                                                  size_t limit, const RunFilter& keep) const {
   // Over the runs kept, not every id ever given: ids of long-gone runs cost nothing.
   std::vector<const Run*> out;
   for (const auto& [id, r] : runs_)
-    if ((!job || r.job == job->id) && std::find(states.begin(), states.end(), r.state) != states.end())
+    if ((!job || r.job == job->id) && std::find(states.begin(), states.end(), r.state) != states.end() &&
+        (!keep || keep(r)))
       out.push_back(&r);
   std::sort(out.begin(), out.end(), [](const Run* a, const Run* b) { return a->id > b->id; });
   if (out.size() > limit) out.resize(limit);
@@ -1215,7 +1217,7 @@ std::optional<Error> Scheduler::restore(Job job) {
     }
   }
   next_job_id_ = std::max(next_job_id_, job.id + 1);
-  if (job.state != JobState::deleted) names_.emplace(job.spec.name, job.id);
+  if (job.state != JobState::deleted) names_.emplace(qualified_name(job.spec.ns, job.spec.name), job.id);
   job_order_.push_back(job.id);
   const int64_t id = job.id;
   jobs_[id] = std::move(job);
@@ -1318,12 +1320,12 @@ const Run* Scheduler::run(int64_t id) const {
   return it == runs_.end() ? nullptr : &it->second;
 }
 
-const Job* Scheduler::find_job(std::string_view ref, bool deleted) const {
+const Job* Scheduler::find_job(std::string_view ns, std::string_view ref, bool deleted) const {
   if (auto id = parse_ref(ref, 'j')) {
     const Job* j = job(*id);
     return j && (deleted || j->state != JobState::deleted) ? j : nullptr;
   }
-  auto it = names_.find(std::string(ref));
+  auto it = names_.find(ref.find('/') != std::string_view::npos ? std::string(ref) : qualified_name(ns, ref));
   return it == names_.end() ? nullptr : job(it->second);
 }
 

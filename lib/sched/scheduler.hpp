@@ -171,9 +171,10 @@ class Scheduler {
   std::vector<Event> take_events() { return std::exchange(events_, {}); }
   bool dirty() const { return !dirty_jobs_.empty() || !dirty_runs_.empty(); }
 
-  // Lookups. A job reference is an id ("j12") or a name; a run's is "r345".
-  // Deleted jobs are not found, except by id with `deleted` set.
-  const Job* find_job(std::string_view ref, bool deleted = false) const;
+  // Lookups. A job reference is an id ("j12"), a name in namespace `ns`, or
+  // "NS/NAME"; a run's is "r345". Deleted jobs are not found, except by id
+  // with `deleted` set. Who may see which is the daemon's business.
+  const Job* find_job(std::string_view ns, std::string_view ref, bool deleted = false) const;
   const Run* find_run(std::string_view ref) const;
   const Job* job(int64_t id) const;
   const Run* run(int64_t id) const;
@@ -188,12 +189,14 @@ class Scheduler {
   void for_each_run(F f) const {
     for (const auto& [id, run] : runs_) f(run);
   }
-  // Runs newest first, all or one job's, at most `limit`.
-  std::vector<const Run*> recent_runs(const Job* job, size_t limit) const;
+  // Runs newest first, all or one job's, at most `limit`, of those `keep`
+  // accepts (all if it is empty).
+  using RunFilter = std::function<bool(const Run&)>;
+  std::vector<const Run*> recent_runs(const Job* job, size_t limit, const RunFilter& keep = {}) const;
   // Runs newest first whose state is one of `states`, task runs included
   // (their processes are what runs), all or one job's, at most `limit`.
-  std::vector<const Run*> runs_in_states(const std::vector<RunState>& states, const Job* job,
-                                         size_t limit) const;
+  std::vector<const Run*> runs_in_states(const std::vector<RunState>& states, const Job* job, size_t limit,
+                                         const RunFilter& keep = {}) const;
   int slots() const { return config_.slots; }
   // Settings from a reloaded configuration (the seed and the local zone stay).
   // More slots start queued runs at the next tick; fewer stop no running

@@ -7,13 +7,14 @@
 #include <utility>
 
 #include "proto/codec.hpp"
+#include "store/columns.hpp"
 
 namespace job::store {
 namespace {
 
 // The schema, one migration per entry; entry n brings user_version to n + 1.
 // Never edit an entry that has shipped: append a new one.
-constexpr std::array<const char*, 5> kMigrations = {
+constexpr std::array<const char*, 6> kMigrations = {
     R"sql(
     CREATE TABLE jobs (
       id         INTEGER PRIMARY KEY,
@@ -63,27 +64,30 @@ constexpr std::array<const char*, 5> kMigrations = {
     ALTER TABLE runs ADD COLUMN worker TEXT NOT NULL DEFAULT '';
     ALTER TABLE runs ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
     )sql",
+    // 6: security: who did what (jobctl audit), and named API tokens.
+    R"sql(
+    CREATE TABLE audit (
+      id     INTEGER PRIMARY KEY,
+      at     INTEGER NOT NULL,
+      who    TEXT NOT NULL,
+      role   TEXT NOT NULL,
+      peer   TEXT NOT NULL,
+      op     TEXT NOT NULL,
+      target TEXT NOT NULL,
+      ok     INTEGER NOT NULL,
+      result TEXT NOT NULL
+    );
+    CREATE INDEX audit_by_time ON audit (at);
+    CREATE TABLE tokens (
+      name       TEXT PRIMARY KEY,
+      hash       TEXT NOT NULL UNIQUE,
+      role       TEXT NOT NULL,
+      namespace  TEXT NOT NULL,
+      created_at INTEGER NOT NULL,
+      created_by TEXT NOT NULL
+    );
+    )sql",
 };
-
-int64_t micros(time::Instant t) { return t.time_since_epoch().count(); }
-time::Instant instant(int64_t us) { return time::Instant{time::Duration{us}}; }
-
-void bind_optional(sqlite3_stmt* st, int i, const std::optional<time::Instant>& t) {
-  if (t)
-    sqlite3_bind_int64(st, i, micros(*t));
-  else
-    sqlite3_bind_null(st, i);
-}
-
-std::optional<time::Instant> column_instant(sqlite3_stmt* st, int i) {
-  if (sqlite3_column_type(st, i) == SQLITE_NULL) return std::nullopt;
-  return instant(sqlite3_column_int64(st, i));
-}
-
-std::string column_text(sqlite3_stmt* st, int i) {
-  const auto* text = sqlite3_column_text(st, i);
-  return text ? std::string(reinterpret_cast<const char*>(text)) : std::string();
-}
 
 }  // namespace
 
@@ -272,7 +276,10 @@ std::optional<Error> Store::save(const std::vector<const sched::Job*>& jobs,
                                  const std::vector<const sched::Run*>& runs, Durability durability,
                                  const std::vector<int64_t>& removed_runs,
                                  const std::vector<int64_t>& removed_jobs) {
-  if (jobs.empty() && runs.empty() && removed_runs.empty() && removed_jobs.empty()) return std::nullopt;
+  if (jobs.empty() && runs.empty() && removed_runs.empty() && removed_jobs.empty() && audit_.empty())
+    return std::nullopt;
+  // Entries describe this transaction's changes: they go with it, saved or not.
+  const std::vector<AuditEntry> audit = std::exchange(audit_, {});
   if (auto e = set_durability(durability)) return e;
   if (auto e = step(begin_, "begin")) return e;
   auto fail = [&](std::string_view what) {
@@ -337,6 +344,10 @@ std::optional<Error> Store::save(const std::vector<const sched::Job*>& jobs,
       step(rollback_, "rollback");
       return e;
     }
+  }
+  if (auto e = write_audit(audit)) {
+    step(rollback_, "rollback");
+    return e;
   }
   if (sqlite3_step(commit_) != SQLITE_DONE) {
     Error e = failure("commit");

@@ -26,6 +26,29 @@ enum class Durability {
   lazy,     // no fsync (synchronous=NORMAL): facts a power loss may roll back
 };
 
+// One mutating request, as the audit table keeps it (jobctl audit).
+struct AuditEntry {
+  int64_t id = 0;  // assigned by the database
+  time::Instant at{};
+  std::string who;     // "alice", "token ci", "worker w1"
+  std::string role;    // admin, operator, viewer, worker
+  std::string peer;    // "uid 1000", or a TCP client's HOST:PORT
+  std::string op;      // submit, cancel, token_create...
+  std::string target;  // the job (NS/NAME), run or token it was about
+  bool ok = false;
+  std::string result;  // "ok", or the error's code and message
+};
+
+// A named API token (jobctl token): only a hash of the secret is kept.
+struct TokenRecord {
+  std::string name;
+  std::string hash;  // hex BLAKE2b of the secret (daemon/tokens.hpp)
+  std::string role;
+  std::string ns;
+  time::Instant created_at{};
+  std::string created_by;
+};
+
 struct Snapshot {
   std::vector<sched::Job> jobs;
   std::vector<sched::Run> runs;
@@ -52,6 +75,18 @@ class Store {
 
   int schema_version() const { return version_; }
 
+  // Audit entries go into the next save()'s transaction, with the changes
+  // they describe; entries beyond the newest `keep` are pruned there.
+  void append_audit(AuditEntry entry) { audit_.push_back(std::move(entry)); }
+  void set_audit_keep(int64_t keep) { audit_keep_ = keep; }
+  // Newest last: entries at or after `since`, at most `limit` (the newest).
+  Result<std::vector<AuditEntry>> audit(time::Instant since, int64_t limit);
+
+  // Tokens are written at once, each in its own durable transaction.
+  Result<std::vector<TokenRecord>> load_tokens();
+  std::optional<Error> put_token(const TokenRecord& token);
+  std::optional<Error> delete_token(const std::string& name);
+
   // Caps the database at `pages` pages, so that tests can fill the "disk".
   void limit_pages_for_test(int64_t pages);
 
@@ -62,6 +97,7 @@ class Store {
   std::optional<Error> step(sqlite3_stmt* statement, std::string_view what);
   std::optional<Error> set_durability(Durability durability);
   Error failure(std::string_view what) const;
+  std::optional<Error> write_audit(const std::vector<AuditEntry>& entries);  // inside save()'s transaction
 
   sqlite3* db_;
   sqlite3_stmt* put_job_ = nullptr;
@@ -74,6 +110,9 @@ class Store {
   sqlite3_stmt* del_job_ = nullptr;
   Durability durability_ = Durability::durable;
   int version_ = 0;
+  std::vector<AuditEntry> audit_;  // not yet saved
+  int64_t audit_keep_ = 100000;
+  int64_t audit_since_prune_ = 0;
 };
 
 }  // namespace job::store

@@ -215,7 +215,7 @@ def test_frame_over_1mib(ctx):
         sender = threading.Thread(target=send, daemon=True)
         sender.start()
         reply = c.read_json(timeout=20)
-        ctx.check(is_error(reply) and 'frame' in reply['error'].get('message', ''),
+        ctx.check(is_error(reply) and 'max_request_bytes' in reply['error'].get('message', ''),
                   f'a frame over 64 MiB should get an error reply (bad_request): {str(reply)[:300]}')
         ctx.check(c.at_eof(timeout=20), 'jobd should close the connection after a frame over 64 MiB')
         sender.join(timeout=h.scaled(20))

@@ -444,7 +444,7 @@ TEST_CASE("catch-up after a restart") {
     js.keep_runs = 1000;
     submit(before, js, T0);
     restart(before, after, until);
-    return after.find_job("c");
+    return after.find_job("", "c");
   };
   const Instant now = T0 + 10min + 30s;
 
@@ -606,9 +606,9 @@ TEST_CASE("remove_job cancels the active runs, frees the name, and keeps the job
   CHECK(s.run(r1)->cancel_requested);
   CHECK(job_of(s, id).state == JobState::deleted);
   CHECK_FALSE(job_of(s, id).next_fire);
-  CHECK(s.find_job("gone") == nullptr);
-  CHECK(s.find_job(job::sched::job_ref(id)) == nullptr);
-  CHECK(s.find_job(job::sched::job_ref(id), true) == s.job(id));
+  CHECK(s.find_job("", "gone") == nullptr);
+  CHECK(s.find_job("", job::sched::job_ref(id)) == nullptr);
+  CHECK(s.find_job("", job::sched::job_ref(id), true) == s.job(id));
   CHECK(s.remove_job(id, T0 + 2min + 2s).runs.empty());  // again: nothing
   auto trig = s.trigger(id, T0 + 2min + 2s);
   REQUIRE_FALSE(trig);
@@ -616,7 +616,7 @@ TEST_CASE("remove_job cancels the active runs, frees the name, and keeps the job
   // The name is free again.
   const int64_t again = submit(s, spec("gone"), T0 + 2min + 3s);
   CHECK(again != id);
-  CHECK(s.find_job("gone") == s.job(again));
+  CHECK(s.find_job("", "gone") == s.job(again));
   s.exited(r1, std::nullopt, SIGTERM, T0 + 2min + 4s);
   CHECK(s.run(r1)->state == RunState::cancelled);
   s.tick(T0 + 5min);  // the deleted job fires no more
@@ -670,7 +670,7 @@ TEST_CASE("retention keep_for: the sweep removes old runs, then the deleted job"
   CHECK(s.take_removed_runs() == std::vector<int64_t>{r2});
   CHECK(s.take_removed_jobs() == std::vector<int64_t>{id});
   CHECK(s.job(id) == nullptr);
-  CHECK(s.find_job(job::sched::job_ref(id), true) == nullptr);
+  CHECK(s.find_job("", job::sched::job_ref(id), true) == nullptr);
 }
 
 TEST_CASE("retention: a deleted job that never ran goes at the next tick") {
@@ -691,7 +691,7 @@ TEST_CASE("a one-time job whose missed instant is skipped (catchup none) is comp
   submit(before, js, T0);
   Scheduler s({.slots = 1});
   restart(before, s, T0 + 1h);
-  const Job* j = s.find_job("once");
+  const Job* j = s.find_job("", "once");
   REQUIRE(j->runs.size() == 1);
   CHECK(s.run(j->runs[0])->state == RunState::skipped);
   CHECK(s.run(j->runs[0])->missed_count == 1);

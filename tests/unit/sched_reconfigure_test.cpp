@@ -16,7 +16,7 @@ using namespace sched_test;
 
 namespace {
 
-int64_t first_run(const Scheduler& s, const char* job) { return s.find_job(job)->runs.at(0); }
+int64_t first_run(const Scheduler& s, const char* job) { return s.find_job("", job)->runs.at(0); }
 
 }  // namespace
 

@@ -19,7 +19,7 @@ using namespace sched_test;
 
 namespace {
 
-int64_t first_run(const Scheduler& s, const char* job) { return s.find_job(job)->runs.at(0); }
+int64_t first_run(const Scheduler& s, const char* job) { return s.find_job("", job)->runs.at(0); }
 
 }  // namespace
 
@@ -104,7 +104,7 @@ TEST_CASE("cron jobs fire at their instants; downtime collapses into one run") {
   j.trigger = JobSpec::Trigger::cron;
   j.cron = "*/5 * * * *";
   REQUIRE(s.submit(j, T0));
-  const auto* job = s.find_job("five");
+  const auto* job = s.find_job("", "five");
   CHECK(job->next_fire == at("2026-01-01T00:05:00Z"));
   CHECK(s.next_wakeup() == at("2026-01-01T00:05:00Z"));
   s.tick(at("2026-01-01T00:04:59Z"));
@@ -126,7 +126,7 @@ TEST_CASE("cron schedules honour the job's zone") {
   j.cron = "0 9 * * *";
   j.tz = "Europe/Paris";
   REQUIRE(s.submit(j, T0));
-  CHECK(s.find_job("paris")->next_fire == at("2026-01-01T08:00:00Z"));
+  CHECK(s.find_job("", "paris")->next_fire == at("2026-01-01T08:00:00Z"));
 }
 
 TEST_CASE("one-time jobs fire once and complete; every-jobs repeat from their start") {
@@ -139,16 +139,16 @@ TEST_CASE("one-time jobs fire once and complete; every-jobs repeat from their st
   every.trigger = JobSpec::Trigger::every;
   every.every = 90s;
   REQUIRE(s.submit(every, T0));
-  CHECK(s.find_job("every")->next_fire == T0 + 90s);
+  CHECK(s.find_job("", "every")->next_fire == T0 + 90s);
   s.tick(T0 + 1h);
-  const auto* o = s.find_job("once");
+  const auto* o = s.find_job("", "once");
   REQUIRE(o->runs.size() == 1);
   CHECK_FALSE(o->next_fire);
   const int64_t run = o->runs[0];
   s.exited(run, 0, 0, T0 + 1h + 1s);
   CHECK(o->state == job::sched::JobState::completed);
   CHECK(s.run(run)->state == RunState::succeeded);
-  CHECK(s.find_job("every")->next_fire == T0 + 1h + 90s);  // 40 periods on, on the grid
+  CHECK(s.find_job("", "every")->next_fire == T0 + 1h + 90s);  // 40 periods on, on the grid
 }
 
 TEST_CASE("a one-time job in the past runs at once") {
@@ -206,8 +206,8 @@ TEST_CASE("jobs without a name are named after their id; lookups take ids and na
   auto id = s.submit(spec(""), T0);
   REQUIRE(id);
   CHECK(s.job(*id)->spec.name == "j1");
-  CHECK(s.find_job("j1") == s.job(*id));
-  CHECK(s.find_job("nope") == nullptr);
+  CHECK(s.find_job("", "j1") == s.job(*id));
+  CHECK(s.find_job("", "nope") == nullptr);
   CHECK(s.find_run("r1") == s.run(1));
   CHECK(s.find_run("1") == nullptr);
 }
@@ -218,7 +218,7 @@ TEST_CASE("forget undoes a submit whose commit failed") {
   REQUIRE(id);
   s.tick(T0);
   s.forget(*id);
-  CHECK(s.find_job("doomed") == nullptr);
+  CHECK(s.find_job("", "doomed") == nullptr);
   CHECK(s.running() == 0);
   CHECK(s.queued() == 0);
   REQUIRE(s.submit(spec("doomed"), T0));  // the name is free again
@@ -231,7 +231,7 @@ TEST_CASE("restore and resume: queued runs keep their order, running ones their 
   before.started(first_run(before, "a"), 4242, 99);
 
   Scheduler after({.slots = 1});
-  for (const char* n : {"c", "a", "b"}) REQUIRE_FALSE(after.restore(*before.find_job(n)));
+  for (const char* n : {"c", "a", "b"}) REQUIRE_FALSE(after.restore(*before.find_job("", n)));
   for (int64_t r : {3, 1, 2}) after.restore(*before.run(r));
   after.resume(T0 + 1s);
   CHECK(after.running() == 1);

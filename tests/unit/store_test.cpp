@@ -57,7 +57,7 @@ TEST_CASE("a new database gets the whole schema; what is saved loads back") {
   {
     auto store = job::store::Store::open(dir.db());
     REQUIRE(store);
-    CHECK((*store)->schema_version() == 5);
+    CHECK((*store)->schema_version() == 6);
     auto job = sample_job(1);
     job.source = "/etc/jobd/jobs.d/nightly.toml";
     const auto run = sample_run(1, 1);
@@ -115,7 +115,7 @@ TEST_CASE("a database from a newer jobd is refused") {
   sqlite3_close(db);
   auto store = job::store::Store::open(dir.db());
   REQUIRE_FALSE(store);
-  CHECK(store.error().message == "database schema version 99 is newer than this jobd (5); upgrade jobd");
+  CHECK(store.error().message == "database schema version 99 is newer than this jobd (6); upgrade jobd");
 }
 
 TEST_CASE("lazy and durable saves interleave, and a crash keeps both") {
