@@ -1,11 +1,11 @@
 #include "client.hpp"
 
 #include <fmt/format.h>
-#include <poll.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/ssl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -294,10 +294,12 @@ job::Result<Client> open_client() {
                              server)};
   auto token = read_token(token_file);
   if (!token) return token.error();
-  const TlsFiles tls{from_env(globals().tls_ca, "JOBCTL_TLS_CA"), from_env(globals().tls_cert, "JOBCTL_TLS_CERT"),
+  const TlsFiles tls{from_env(globals().tls_ca, "JOBCTL_TLS_CA"),
+                     from_env(globals().tls_cert, "JOBCTL_TLS_CERT"),
                      from_env(globals().tls_key, "JOBCTL_TLS_KEY")};
   if (tls.ca.empty() && !tls.cert.empty())
-    return Error{Errc::invalid_argument, "--tls-cert needs --tls-ca (or $JOBCTL_TLS_CA): the CA to verify jobd with"};
+    return Error{Errc::invalid_argument,
+                 "--tls-cert needs --tls-ca (or $JOBCTL_TLS_CA): the CA to verify jobd with"};
   return Client::connect_tcp(server, *token, tls);
 }
 

@@ -321,14 +321,17 @@ job::Result<Options> load_options(const CommandLine& command_line) {
   if (o.tls_cert.empty() != o.tls_key.empty())
     return Error{Errc::invalid_argument, "tls_cert and tls_key go together: give both or neither"};
   if (!o.tls_client_ca.empty() && o.tls_cert.empty())
-    return Error{Errc::invalid_argument, "tls_client_ca needs tls_cert and tls_key: client certificates are asked for over TLS"};
+    return Error{Errc::invalid_argument,
+                 "tls_client_ca needs tls_cert and tls_key: client certificates are asked for over TLS"};
   if (!o.tls_cert.empty() && o.listen.empty() && o.coordinator.empty())
-    return Error{Errc::invalid_argument, "tls_cert is for the TCP listener (listen) or a worker (--join): neither is set"};
+    return Error{Errc::invalid_argument,
+                 "tls_cert is for the TCP listener (listen) or a worker (--join): neither is set"};
   if (!o.tls_cert.empty() && !o.coordinator.empty() && o.tls_ca.empty())
     return Error{Errc::invalid_argument,
-                 "a worker shows tls_cert and tls_key to a TLS coordinator: set tls_ca, the CA to verify it with"};
+                 "a worker shows tls_cert and tls_key to a TLS coordinator: set tls_ca, to verify it with"};
   if (!o.tls_ca.empty() && o.coordinator.empty())
-    return Error{Errc::invalid_argument, "tls_ca verifies the coordinator a worker joins (--join): not a worker"};
+    return Error{Errc::invalid_argument,
+                 "tls_ca verifies the coordinator a worker joins (--join): not a worker"};
   if (!job::proto::unix_address(o.socket_path))
     return Error{Errc::invalid_argument,
                  fmt::format("socket path too long ({} bytes, at most {}): {}", o.socket_path.size(),

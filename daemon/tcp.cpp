@@ -50,9 +50,10 @@ std::optional<Error> Server::start_tcp() {
   uv_tcp_getsockname(&tcp_listener_, reinterpret_cast<sockaddr*>(&bound), &size);
   listen_address_ = format_address(bound);
   log(Level::info, "jobd: listening on tcp {} ({}clients authenticate with the token of {})", listen_address_,
-      !tls_context_                     ? ""
-      : options_.tls_client_ca.empty() ? "TLS; "
-                                        : "TLS, client certificates signed by " + options_.tls_client_ca + "; ",
+      !tls_context_ ? ""
+      : options_.tls_client_ca.empty()
+          ? "TLS; "
+          : "TLS, client certificates signed by " + options_.tls_client_ca + "; ",
       options_.token_file);
   if (!tls_context_ && !is_loopback(bound)) {
     warnings_.push_back(fmt::format(

@@ -27,7 +27,8 @@ std::optional<Error> readable(const char* setting, const std::string& path) {
 }
 
 Error load_error(const char* setting, const std::string& path) {
-  return {Errc::invalid_argument, fmt::format("{} {}: {}", setting, path, error_text(nullptr, "cannot load"))};
+  return {Errc::invalid_argument,
+          fmt::format("{} {}: {}", setting, path, error_text(nullptr, "cannot load"))};
 }
 
 job::Result<Context> new_context(const SSL_METHOD* method) {
@@ -190,7 +191,8 @@ std::string Tls::write(std::string_view plaintext) {
   }
   while (!plaintext.empty()) {
     const int n = SSL_write(ssl_, plaintext.data(), static_cast<int>(plaintext.size()));
-    if (n <= 0) break;  // memory BIOs take any amount: only a broken connection ends here, seen by the next read
+    // Memory BIOs take any amount: only a broken connection ends here, which the next read sees.
+    if (n <= 0) break;
     plaintext.remove_prefix(static_cast<size_t>(n));
   }
   return drain();

@@ -70,8 +70,8 @@ class Tls {
   std::string drain();  // what OpenSSL has written for the peer
 
   SSL* ssl_;
-  BIO* in_;   // ciphertext from the peer, for OpenSSL to read
-  BIO* out_;  // ciphertext from OpenSSL, for the peer
+  BIO* in_;           // ciphertext from the peer, for OpenSSL to read
+  BIO* out_;          // ciphertext from OpenSSL, for the peer
   std::string held_;  // plaintext written before the handshake completed
 };
 

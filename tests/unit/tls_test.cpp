@@ -98,7 +98,8 @@ jobd::tls::Context server_ctx(const std::string& client_ca = {}) {
   return std::move(*ctx);
 }
 
-jobd::tls::Context client_ctx(const std::string& ca, const std::string& cert = {}, const std::string& key = {}) {
+jobd::tls::Context client_ctx(const std::string& ca, const std::string& cert = {},
+                              const std::string& key = {}) {
   auto ctx = jobd::tls::client_context(ca, cert, key);
   REQUIRE_MESSAGE(ctx, (ctx ? "" : ctx.error().message));
   return std::move(*ctx);
