@@ -20,6 +20,7 @@ address without TLS refuses to start unless insecure_tcp = true, and then
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -192,6 +193,18 @@ def test_mutual_tls(ctx):
     ctx.check(all(w['name'] != 'w2' for w in coord.json('workers')), 'it is not registered')
 
 
+def test_sighup_keeps_tls_until_a_restart(ctx):
+    pki = Pki(ctx)
+    j, address = tls_jobd(ctx, pki)
+    with open(os.path.join(j.root, f'{j.label}.toml'), 'w') as f:
+        f.write(f'listen = "127.0.0.1:0"\ntoken_file = "{token_file(ctx)}"\n')
+    j.signal(signal.SIGHUP)
+    wait_until(lambda: 'tls_cert, tls_key, tls_client_ca and insecure_tcp take effect when jobd restarts' in j.log(),
+               10, 'jobd to say TLS changes at its restart')
+    r = remote(ctx, address, 'status', tls=['--tls-ca', pki.ca])
+    ctx.check(r.rc == 0, f'still TLS: {r.describe()}')
+
+
 def test_bad_certificate_files_refuse_to_start(ctx):
     pki = Pki(ctx)
     base = f'listen = "127.0.0.1:0"\ntoken_file = "{token_file(ctx)}"\n'
@@ -225,6 +238,7 @@ if __name__ == '__main__':
         test_plain_text_client_is_disconnected,
         test_unverified_server_exits_4,
         test_mutual_tls,
+        test_sighup_keeps_tls_until_a_restart,
         test_bad_certificate_files_refuse_to_start,
         test_non_loopback_needs_tls_or_insecure_tcp,
     ])
