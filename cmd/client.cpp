@@ -1,11 +1,14 @@
 #include "client.hpp"
 
 #include <fmt/format.h>
-#include <poll.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -18,6 +21,7 @@
 
 #include "command.hpp"
 #include "proto/paths.hpp"
+#include "tls.hpp"
 
 namespace jobctl {
 
@@ -41,7 +45,8 @@ job::Result<Client> Client::connect(const std::string& path) {
   return c;
 }
 
-job::Result<Client> Client::connect_tcp(const std::string& address, const std::string& token) {
+job::Result<Client> Client::connect_tcp(const std::string& address, const std::string& token,
+                                        const TlsFiles& tls) {
   // HOST:PORT, HOST a name or an address, an IPv6 one in brackets.
   const size_t colon = address.rfind(':');
   if (colon == std::string::npos || colon + 1 == address.size())
@@ -75,7 +80,30 @@ job::Result<Client> Client::connect_tcp(const std::string& address, const std::s
   const int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // requests are whole lines
   Client c(fd, address);
-  if (auto e = c.greet()) return *e;
+  if (!tls.ca.empty()) {
+    auto ctx = jobd::tls::client_context(tls.ca, tls.cert, tls.key);
+    if (!ctx) return ctx.error();
+    c.ssl_ = SSL_new(ctx->get());
+    if (!c.ssl_) return Error{Errc::internal, "SSL_new: " + jobd::tls::error_text(nullptr, "failed")};
+    SSL_set_fd(c.ssl_, fd);
+    jobd::tls::expect_host(c.ssl_, host);
+    signal(SIGPIPE, SIG_IGN);  // SSL_write has no MSG_NOSIGNAL: a closed connection is an error it returns
+    // A peer that never answers the handshake (not a TLS server) fails it in 10 s.
+    timeval limit{10, 0}, none{0, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    if (SSL_connect(c.ssl_) != 1)
+      return Error{Errc::unavailable, fmt::format("TLS with jobd at {} failed: {}", address,
+                                                  jobd::tls::error_text(c.ssl_, "handshake failed"))};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
+  }
+  if (auto e = c.greet()) {
+    // A jobd with TLS waits for our handshake before it says anything.
+    if (e->code == Errc::timed_out && tls.ca.empty())
+      return Error{Errc::unavailable, fmt::format("jobd at {} sent no greeting within 10 s: if it speaks TLS "
+                                                  "(tls_cert), give --tls-ca",
+                                                  address)};
+    return *e;
+  }
   auto reply = c.call({{"op", "auth"}, {"token", token}}, std::chrono::seconds{10});
   if (!reply) {
     if (reply.error().code == Errc::permission_denied)
@@ -103,12 +131,33 @@ std::optional<Error> Client::greet() {
 
 Client::Client(Client&& o) noexcept
     : fd_(std::exchange(o.fd_, -1)),
+      ssl_(std::exchange(o.ssl_, nullptr)),
       path_(std::move(o.path_)),
       reader_(std::move(o.reader_)),
       next_id_(o.next_id_) {}
 
 Client::~Client() {
+  SSL_free(ssl_);
   if (fd_ >= 0) close(fd_);
+}
+
+job::Result<size_t> Client::read_some(char* buf, size_t size) {
+  while (true) {
+    if (!ssl_) {
+      const ssize_t n = read(fd_, buf, size);
+      if (n < 0 && errno == EINTR) continue;
+      return n < 0 ? 0 : static_cast<size_t>(n);
+    }
+    const int n = SSL_read(ssl_, buf, static_cast<int>(std::min<size_t>(size, 1 << 30)));
+    if (n > 0) return static_cast<size_t>(n);
+    const int e = SSL_get_error(ssl_, n);
+    if (e == SSL_ERROR_WANT_READ || (e == SSL_ERROR_SYSCALL && errno == EINTR)) continue;
+    // Refused by jobd (no client certificate, one it does not trust) or broken.
+    if (e == SSL_ERROR_SSL)
+      return Error{Errc::unavailable,
+                   fmt::format("TLS with jobd at {}: {}", path_, jobd::tls::error_text(ssl_, "failed"))};
+    return 0;
+  }
 }
 
 job::Result<std::string> Client::read_line(std::optional<job::time::Duration> timeout,
@@ -126,19 +175,22 @@ job::Result<std::string> Client::read_line(std::optional<job::time::Duration> ti
       wait_ms = static_cast<int>(std::min<int64_t>(left.count() + 1, 1 << 30));
     }
     if (idle && (wait_ms < 0 || wait_ms > 1000)) wait_ms = 1000;
-    pollfd p{fd_, POLLIN, 0};
-    const int rc = poll(&p, 1, wait_ms);
-    if (rc < 0 && errno == EINTR) continue;
-    if (rc == 0 && idle) {
-      idle();
-      continue;  // the deadline, if any, is checked above
+    // What TLS has decrypted already is not on the socket any more.
+    if (!ssl_ || SSL_pending(ssl_) == 0) {
+      pollfd p{fd_, POLLIN, 0};
+      const int rc = poll(&p, 1, wait_ms);
+      if (rc < 0 && errno == EINTR) continue;
+      if (rc == 0 && idle) {
+        idle();
+        continue;  // the deadline, if any, is checked above
+      }
+      if (rc == 0) return Error{Errc::timed_out, "timed out"};
     }
-    if (rc == 0) return Error{Errc::timed_out, "timed out"};
     char buf[65536];
-    const ssize_t n = read(fd_, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return Error{Errc::unavailable, fmt::format("jobd at {} closed the connection", path_)};
-    reader_.feed(std::string_view(buf, static_cast<size_t>(n)));
+    auto n = read_some(buf, sizeof buf);
+    if (!n) return n.error();
+    if (*n == 0) return Error{Errc::unavailable, fmt::format("jobd at {} closed the connection", path_)};
+    reader_.feed(std::string_view(buf, *n));
   }
 }
 
@@ -147,9 +199,13 @@ job::Result<int64_t> Client::send_request(job::proto::Json request) {
   request["id"] = id;
   const std::string line = request.dump() + "\n";
   for (size_t sent = 0; sent < line.size();) {
-    const ssize_t n = send(fd_, line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
+    const ssize_t n = ssl_ ? SSL_write(ssl_, line.data() + sent, static_cast<int>(line.size() - sent))
+                           : send(fd_, line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Error{Errc::unavailable, fmt::format("jobd at {}: {}", path_, std::strerror(errno))};
+    if (n < 0 || (ssl_ && n == 0))
+      return Error{Errc::unavailable, fmt::format("jobd at {}: {}", path_,
+                                                  ssl_ ? jobd::tls::error_text(ssl_, "connection closed")
+                                                       : std::string(std::strerror(errno)))};
     sent += static_cast<size_t>(n);
   }
   return id;
@@ -238,7 +294,13 @@ job::Result<Client> open_client() {
                              server)};
   auto token = read_token(token_file);
   if (!token) return token.error();
-  return Client::connect_tcp(server, *token);
+  const TlsFiles tls{from_env(globals().tls_ca, "JOBCTL_TLS_CA"),
+                     from_env(globals().tls_cert, "JOBCTL_TLS_CERT"),
+                     from_env(globals().tls_key, "JOBCTL_TLS_KEY")};
+  if (tls.ca.empty() && !tls.cert.empty())
+    return Error{Errc::invalid_argument,
+                 "--tls-cert needs --tls-ca (or $JOBCTL_TLS_CA): the CA to verify jobd with"};
+  return Client::connect_tcp(server, *token, tls);
 }
 
 Client connect() { return must(open_client()); }

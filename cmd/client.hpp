@@ -12,15 +12,25 @@
 #include "proto/protocol.hpp"
 #include "time/instant.hpp"
 
+struct ssl_st;  // OpenSSL's SSL
+
 namespace jobctl {
+
+// TLS for connect_tcp(): the CA to verify jobd with (empty: no TLS), and our
+// certificate and key for a jobd that asks for one (both or neither).
+struct TlsFiles {
+  std::string ca, cert, key;
+};
 
 class Client {
  public:
   // Connects and reads jobd's hello. Errc::unavailable when nobody listens.
   static job::Result<Client> connect(const std::string& socket_path);
   // Connects over TCP to "HOST:PORT", reads the hello and authenticates with
-  // `token`: Errc::permission_denied when jobd refuses it.
-  static job::Result<Client> connect_tcp(const std::string& address, const std::string& token);
+  // `token`: Errc::permission_denied when jobd refuses it. With `tls.ca`,
+  // over TLS: a handshake or verification that fails is Errc::unavailable.
+  static job::Result<Client> connect_tcp(const std::string& address, const std::string& token,
+                                         const TlsFiles& tls = {});
   Client(Client&& o) noexcept;
   Client& operator=(Client&&) = delete;
   ~Client();
@@ -48,7 +58,10 @@ class Client {
   job::Result<job::proto::Json> read_reply(int64_t id, std::optional<job::time::Duration> timeout,
                                            const std::function<void()>& idle = {});
 
+  job::Result<size_t> read_some(char* buf, size_t size);  // 0: jobd closed the connection
+
   int fd_;
+  ssl_st* ssl_ = nullptr;  // over TLS
   std::string path_;
   job::proto::LineReader reader_{job::proto::kMaxReply};
   int64_t next_id_ = 1;

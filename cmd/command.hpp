@@ -24,6 +24,9 @@ struct Globals {
   std::string socket;  // --socket; else $JOBCTL_SOCKET; else jobd's default
   std::string server;      // --server HOST:PORT; else $JOBCTL_SERVER; else the Unix socket
   std::string token_file;  // --token-file; else $JOBCTL_TOKEN_FILE (with --server)
+  // --tls-ca (else $JOBCTL_TLS_CA): --server speaks TLS, verified with this
+  // CA; --tls-cert and --tls-key (else $JOBCTL_TLS_CERT, $JOBCTL_TLS_KEY): ours.
+  std::string tls_ca, tls_cert, tls_key;
   bool json = false;   // --json: print JSON instead of text
 };
 Globals& globals();

@@ -26,6 +26,11 @@ int main(int argc, char** argv) {
                  "a jobd over TCP, HOST:PORT (default: $JOBCTL_SERVER; else the Unix socket)");
   app.add_option("--token-file", jobctl::globals().token_file,
                  "the file holding jobd's token, for --server (default: $JOBCTL_TOKEN_FILE)");
+  app.add_option("--tls-ca", jobctl::globals().tls_ca,
+                 "talk TLS to --server, verifying it with this CA (PEM; default: $JOBCTL_TLS_CA)");
+  app.add_option("--tls-cert", jobctl::globals().tls_cert,
+                 "our certificate, for a jobd that asks for one (default: $JOBCTL_TLS_CERT)");
+  app.add_option("--tls-key", jobctl::globals().tls_key, "the key of --tls-cert (default: $JOBCTL_TLS_KEY)");
   app.add_flag("--json", jobctl::globals().json, "print JSON instead of text");
   app.set_version_flag("--version", "jobctl " JOBD_VERSION);
   jobctl::add_submit(app);

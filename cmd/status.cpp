@@ -24,6 +24,8 @@ void add_status(CLI::App& app) {
       // A broken file keeps its jobs as they were: say so until it is fixed.
       for (const auto& e : dir["errors"]) fmt::print("  not applied: {}\n", cell(e["error"]));
     }
+    for (const auto& w : reply.value("warnings", job::proto::Json::array()))
+      fmt::print("warning: {}\n", cell(w));
     if (const auto& n = reply.value("notifications", job::proto::Json()); n.is_object())
       fmt::print("notifications {} sent, {} failed, {} pending\n", cell(n["sent"]), cell(n["failed"]),
                  cell(n["pending"]));

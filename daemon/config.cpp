@@ -30,11 +30,12 @@ using job::Error;
 
 namespace {
 
-constexpr std::array<std::string_view, 28> kKeys = {
+constexpr std::array<std::string_view, 33> kKeys = {
     "state_dir",       "socket",         "slots",     "jobs_dir",   "kill_grace",     "keep_for",
     "log_max_bytes",   "log_level",      "metrics_listen", "metrics_max_jobs", "listen", "token_file",
     "name",            "tags",           "heartbeat", "unhealthy_after", "down_after", "coordinator",
-    "notify_attempts", "notify_backoff", "defaults", "max_connections_per_peer",
+    "notify_attempts", "notify_backoff", "defaults", "max_connections_per_peer", "tls_cert",
+    "tls_key",         "tls_client_ca",  "tls_ca",    "insecure_tcp",
     "admin_group",     "max_request_bytes", "idle_timeout", "submit_rate", "submit_burst", "audit_keep"};
 
 // "K=V" -> (K, V), K a name as job names are.
@@ -189,6 +190,17 @@ void read_file(const std::string& path, const CommandLine& given, Options& o) {
       auto s = value.value<std::string>();
       if (!s || s->empty()) throw Invalid{at() + ": expected a file name as a string"};
       if (!given.token_file) o.token_file = *s;
+    } else if (key == "tls_cert" || key == "tls_key" || key == "tls_client_ca" || key == "tls_ca") {
+      auto s = value.value<std::string>();
+      if (!s || s->empty()) throw Invalid{at() + ": expected a PEM file's name as a string"};
+      (key == "tls_cert"  ? o.tls_cert
+       : key == "tls_key" ? o.tls_key
+       : key == "tls_ca"  ? o.tls_ca
+                          : o.tls_client_ca) = absolute(*s);
+    } else if (key == "insecure_tcp") {
+      auto b = value.value<bool>();
+      if (!value.is_boolean() || !b) throw Invalid{at() + ": expected true or false"};
+      o.insecure_tcp = *b;
     } else if (key == "metrics_max_jobs") {
       auto n = value.value<int64_t>();
       if (!value.is_integer() || !n || *n < 0 || *n > 100000)
@@ -318,6 +330,27 @@ job::Result<Options> load_options(const CommandLine& command_line) {
                  fmt::format("joining {} needs a token_file (--token-file): the coordinator's token", o.coordinator)};
   if (!o.coordinator.empty() && !o.listen.empty())
     return Error{Errc::invalid_argument, "a worker (--join) does not listen: give --join or --listen, not both"};
+  if (!o.listen.empty() && o.tls_cert.empty() && !o.insecure_tcp)
+    if (auto addr = parse_listen_address(o.listen); addr && !is_loopback(*addr))
+      return Error{Errc::invalid_argument,
+                   fmt::format("listen {}: not a loopback address, and without TLS the token and every request "
+                               "would cross the network in clear: set tls_cert and tls_key in jobd.toml, or "
+                               "insecure_tcp = true",
+                               o.listen)};
+  if (o.tls_cert.empty() != o.tls_key.empty())
+    return Error{Errc::invalid_argument, "tls_cert and tls_key go together: give both or neither"};
+  if (!o.tls_client_ca.empty() && o.tls_cert.empty())
+    return Error{Errc::invalid_argument,
+                 "tls_client_ca needs tls_cert and tls_key: client certificates are asked for over TLS"};
+  if (!o.tls_cert.empty() && o.listen.empty() && o.coordinator.empty())
+    return Error{Errc::invalid_argument,
+                 "tls_cert is for the TCP listener (listen) or a worker (--join): neither is set"};
+  if (!o.tls_cert.empty() && !o.coordinator.empty() && o.tls_ca.empty())
+    return Error{Errc::invalid_argument,
+                 "a worker shows tls_cert and tls_key to a TLS coordinator: set tls_ca, to verify it with"};
+  if (!o.tls_ca.empty() && o.coordinator.empty())
+    return Error{Errc::invalid_argument,
+                 "tls_ca verifies the coordinator a worker joins (--join): not a worker"};
   if (!job::proto::unix_address(o.socket_path))
     return Error{Errc::invalid_argument,
                  fmt::format("socket path too long ({} bytes, at most {}): {}", o.socket_path.size(),

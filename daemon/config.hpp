@@ -35,6 +35,14 @@ struct Options {
   std::string listen;      // "HOST:PORT" of the TCP listener; empty: none
   std::string token_file;  // absolute; the cluster token TCP clients must send
   std::string token;       // its content (never logged)
+  // TLS (tls.hpp), files in PEM, absolute; empty: none. A listener with
+  // tls_cert and tls_key speaks only TLS; with tls_client_ca too, a client
+  // must show a certificate that CA signed. A worker verifies its coordinator
+  // with tls_ca and shows tls_cert and tls_key when it is asked for one.
+  std::string tls_cert, tls_key, tls_client_ca, tls_ca;
+  // Listening in clear on an address other than loopback is refused unless
+  // this says so (and then jobd warns, in its log and in `jobctl status`).
+  bool insecure_tcp = false;
   // Connections open at once from one peer (a local uid, or a TCP client's
   // address): past it, new ones are refused. 0: no limit.
   int max_connections_per_peer = 1024;

@@ -60,6 +60,16 @@ void Server::reload() {
           now.listen.empty() ? std::string("(none)") : now.listen,
           listen_address_.empty() ? std::string("not listening on tcp") : "listening on tcp " + listen_address_);
     now.listen = options_.listen;
+    if (now.tls_cert != options_.tls_cert || now.tls_key != options_.tls_key ||
+        now.tls_client_ca != options_.tls_client_ca || now.insecure_tcp != options_.insecure_tcp)
+      log(Level::warning,
+          "jobd: tls_cert, tls_key, tls_client_ca and insecure_tcp take effect when jobd restarts; "
+          "still {}",
+          tls_context_ ? "speaking TLS on tcp" : "in clear on tcp, if listening");
+    now.tls_cert = options_.tls_cert;
+    now.tls_key = options_.tls_key;
+    now.tls_client_ca = options_.tls_client_ca;
+    now.insecure_tcp = options_.insecure_tcp;
     if (now.name != options_.name || now.tags != options_.tags || now.heartbeat != options_.heartbeat ||
         now.unhealthy_after != options_.unhealthy_after || now.down_after != options_.down_after)
       log(Level::warning, "jobd: name, tags, heartbeat, unhealthy_after and down_after take effect when jobd "

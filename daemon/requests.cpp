@@ -249,6 +249,8 @@ void Server::op_status(Session& s, const proto::Json& id, const proto::Json&) {
   body["jobs"] = sched_.job_count();
   body["metrics"] = metrics_address_.empty() ? proto::Json(nullptr) : proto::Json(metrics_address_);
   body["listen"] = listen_address_.empty() ? proto::Json(nullptr) : proto::Json(listen_address_);
+  body["tls"] = static_cast<bool>(tls_context_);
+  body["warnings"] = warnings_;  // what an operator should fix (insecure_tcp)
   body["stale_reports"] = stale_reports_;
   body["waiters"] = waiters_.size();  // clients in `wait`
   body["runs_started"] = runs_started_;

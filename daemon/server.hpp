@@ -29,6 +29,7 @@
 #include "store/store.hpp"
 #include "systemd.hpp"
 #include "tokens.hpp"
+#include "tls.hpp"
 
 namespace jobd {
 
@@ -71,6 +72,8 @@ class Server {
   void stop_tcp();
   void drop_unauthenticated();
   void authenticate(Session& s, const proto::Json& id, const proto::Json& request);
+  // A TLS client's records: false if its connection failed (and is closing).
+  bool tls_read(Session& s, std::string_view ciphertext, std::string& plaintext);
   // cluster.cpp: workers register, beat and report; assignments and signals go to them.
   void op_register(Session& s, const proto::Json& id, const proto::Json& req);
   void op_heartbeat(Session& s, const proto::Json& id, const proto::Json& req);
@@ -151,6 +154,7 @@ class Server {
   void op_audit(Session& s, const proto::Json& id, const proto::Json& req);
   void drop_idle();  // idle_timeout
   void send(uint64_t session, const proto::Json& body);
+  void send_bytes(Session& s, std::string data);  // as they are: a line, or TLS records
   void close_session(Session& s, bool flush = true);
   void drop_waiters(uint64_t session);
   void expect(uint64_t session);  // the session awaits one more deferred reply
@@ -200,6 +204,9 @@ class Server {
   uv_timer_t auth_timer_{};     // drops TCP clients that sent no token in time
   bool tcp_listening_ = false;
   std::string listen_address_;  // the TCP address as bound (port 0 picks one); empty: none
+  tls::Context tls_context_;    // with tls_cert: every TCP connection is TLS
+  // What an operator should fix, for `jobctl status` (the log says it once).
+  std::vector<std::string> warnings_;
   std::unordered_map<std::string, uint64_t> worker_sessions_;  // worker -> its connection
   std::unordered_map<std::string, int> connections_by_peer_;   // Session::peer_key -> connections open
   std::set<std::string> over_limit_peers_;                     // refused since last under the limit: logged once

@@ -27,6 +27,7 @@ struct Server::Session {
   std::string peer;    // TCP: the client's "HOST:PORT"; empty on the Unix socket
   std::string peer_key;  // whose connections count together: "uid 1000", or a TCP client's host
   std::string worker;  // the worker registered on this connection, if any
+  std::unique_ptr<tls::Tls> tls;  // a TCP connection's, when jobd has tls_cert
   std::string worker_instance;  // and the process it is (random at its start)
   std::chrono::steady_clock::time_point accepted_at;
   std::chrono::steady_clock::time_point last_read;  // for idle_timeout

@@ -65,6 +65,7 @@ void Server::on_connection(bool tcp) {
     if (uv_tcp_getpeername(&s->handle.tcp, reinterpret_cast<sockaddr*>(&peer), &size) == 0)
       s->peer = format_address(peer);
     uv_tcp_nodelay(&s->handle.tcp, 1);  // replies are whole lines: send them at once
+    if (tls_context_) s->tls = std::make_unique<tls::Tls>(tls_context_.get(), tls::Tls::Side::server);
   }
   sessions_[s->id] = s;
   if (tcp)
@@ -106,7 +107,13 @@ void Server::on_connection(bool tcp) {
         }
         if (n < 0) return session.server->close_session(session);
         session.server->request_read_at_ = session.last_read = std::chrono::steady_clock::now();
-        session.reader.feed(std::string_view(buf->base, static_cast<size_t>(n)));
+        std::string_view data(buf->base, static_cast<size_t>(n));
+        std::string plaintext;
+        if (session.tls) {
+          if (!session.server->tls_read(session, data, plaintext)) return;
+          data = plaintext;
+        }
+        session.reader.feed(data);
         while (!session.closing) {
           auto line = session.reader.next();
           if (!line) break;
@@ -177,8 +184,13 @@ void Server::send(uint64_t session, const proto::Json& body) {
   auto it = sessions_.find(session);
   if (it == sessions_.end()) return;  // gone: nobody to tell
   Session& s = *it->second;
-  auto* w = new WriteRequest{
-      {}, body.dump(-1, ' ', false, proto::Json::error_handler_t::replace) + "\n", this, session};
+  std::string line = body.dump(-1, ' ', false, proto::Json::error_handler_t::replace) + "\n";
+  if (s.tls) line = s.tls->write(line);  // nothing yet before the handshake: it goes out after
+  if (!line.empty()) send_bytes(s, std::move(line));
+}
+
+void Server::send_bytes(Session& s, std::string data) {
+  auto* w = new WriteRequest{{}, std::move(data), this, s.id};
   s.queued_bytes += w->data.size();
   uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
   w->req.data = w;

@@ -2,6 +2,9 @@
 // Unix socket, for jobctl --server and, later, workers. Every TCP client must
 // send the cluster token first (auth.hpp); one that does not within
 // kAuthDeadline, or sends anything else, is told why and disconnected.
+// With tls_cert, every TCP connection is TLS (tls.hpp), the token still
+// first inside it; without, only a loopback address may be listened on,
+// unless jobd.toml says insecure_tcp = true.
 #include "address.hpp"
 #include "auth.hpp"
 #include "log.hpp"
@@ -20,6 +23,14 @@ std::optional<Error> Server::start_tcp() {
   if (options_.listen.empty()) return std::nullopt;
   auto addr = parse_listen_address(options_.listen);
   if (!addr) return Error{Errc::invalid_argument, "listen: " + addr.error().message};
+  // With TLS, each connection accepted gets a Tls (sessions.cpp). Without,
+  // load_options() has refused an address other than the loopback unless
+  // insecure_tcp is set.
+  if (!options_.tls_cert.empty()) {
+    auto ctx = tls::server_context(options_.tls_cert, options_.tls_key, options_.tls_client_ca);
+    if (!ctx) return ctx.error();
+    tls_context_ = std::move(*ctx);
+  }
   uv_tcp_init(loop_, &tcp_listener_);
   tcp_listener_.data = this;
   uv_timer_init(loop_, &auth_timer_);
@@ -38,11 +49,19 @@ std::optional<Error> Server::start_tcp() {
   int size = static_cast<int>(sizeof bound);
   uv_tcp_getsockname(&tcp_listener_, reinterpret_cast<sockaddr*>(&bound), &size);
   listen_address_ = format_address(bound);
-  log(Level::info, "jobd: listening on tcp {} (clients authenticate with a named token{})", listen_address_,
+  log(Level::info, "jobd: listening on tcp {} ({}clients authenticate with a named token{})", listen_address_,
+      !tls_context_ ? ""
+      : options_.tls_client_ca.empty()
+          ? "TLS; "
+          : "TLS, client certificates signed by " + options_.tls_client_ca + "; ",
       options_.token_file.empty() ? std::string() : ", workers with the token of " + options_.token_file);
-  if (!is_loopback(bound))
-    log(Level::warning, "jobd: tcp {} is not encrypted: the token and every request cross the network in clear",
-        listen_address_);
+  if (!tls_context_ && !is_loopback(bound)) {
+    warnings_.push_back(fmt::format(
+        "tcp {} is not encrypted (insecure_tcp): the token and every request cross the network in clear; "
+        "set tls_cert and tls_key",
+        listen_address_));
+    log(Level::warning, "jobd: {}", warnings_.back());
+  }
   uv_timer_start(&auth_timer_, [](uv_timer_t* t) { handle_owner<Server>(t)->drop_unauthenticated(); }, 1000,
                  1000);
   return std::nullopt;
@@ -66,6 +85,19 @@ void Server::drop_unauthenticated() {
     send(s->id, error_body(nullptr, {Errc::permission_denied, "no token within 10s"}));
     close_session(*s);
   }
+}
+
+bool Server::tls_read(Session& s, std::string_view ciphertext, std::string& plaintext) {
+  auto fed = s.tls->feed(ciphertext);
+  if (!fed.to_send.empty()) send_bytes(s, std::move(fed.to_send));
+  if (!fed.error.empty()) {
+    // A client speaking plain text to us ends here too ("wrong version number").
+    log(Level::warning, "jobd: tcp client {}: TLS {}: {}: disconnected", s.peer,
+        s.tls->established() ? "error" : "handshake failed", fed.error);
+    close_session(s);
+  }
+  plaintext = std::move(fed.plaintext);
+  return !s.closing;
 }
 
 void Server::authenticate(Session& s, const proto::Json& id, const proto::Json& request) {

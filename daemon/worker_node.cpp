@@ -49,6 +49,14 @@ int WorkerNode::run() {
     return 1;
   }
   store_ = std::move(*store);
+  if (!options_.tls_ca.empty()) {
+    auto ctx = tls::client_context(options_.tls_ca, options_.tls_cert, options_.tls_key);
+    if (!ctx) {
+      log(Level::error, "jobd: {}", ctx.error().message);
+      return 1;
+    }
+    tls_context_ = std::move(*ctx);
+  }
   if (!recall()) return 1;
   // Every run held by the keeper: if this worker dies (kill -9), its runs die
   // with it rather than go on while their retries run elsewhere.
@@ -87,7 +95,8 @@ int WorkerNode::run() {
   uv_signal_start(&sigint_, [](uv_signal_t* s, int) { owner<WorkerNode>(s)->begin_shutdown(); }, SIGINT);
   // Ticks at a tenth of the heartbeat: fencing is checked more often than beats are sent.
   uv_timer_start(&tick_timer_, [](uv_timer_t* t) { owner<WorkerNode>(t)->tick(); }, 100, 100);
-  log(Level::info, "jobd: worker {} ({} slots) joining {}", options_.name, options_.slots, coordinator_);
+  log(Level::info, "jobd: worker {} ({} slots) joining {}{}", options_.name, options_.slots, coordinator_,
+      tls_context_ ? " over TLS" : "");
   connect();
   uv_run(loop_, UV_RUN_DEFAULT);
   // Stopped: close what is left and let the loop deliver the closes.
@@ -150,6 +159,11 @@ void WorkerNode::on_connected(int status) {
   if (status != 0) return disconnect(fmt::format("cannot connect to {}: {}", coordinator_, uv_strerror(status)));
   uv_tcp_nodelay(tcp_, 1);
   reader_ = proto::LineReader(proto::kMaxFrame);
+  if (tls_context_) {
+    tls_ = std::make_unique<tls::Tls>(tls_context_.get(), tls::Tls::Side::client,
+                                      coordinator_.substr(0, coordinator_.rfind(':')));
+    write(tls_->start());
+  }
   uv_read_start(
       reinterpret_cast<uv_stream_t*>(tcp_),
       [](uv_handle_t*, size_t, uv_buf_t* buf) {
@@ -159,12 +173,7 @@ void WorkerNode::on_connected(int status) {
       [](uv_stream_t* stream, ssize_t n, const uv_buf_t* buf) {
         auto* self = owner<WorkerNode>(stream);
         if (n < 0) return self->disconnect(n == UV_EOF ? "the coordinator closed the connection" : uv_strerror(static_cast<int>(n)));
-        self->reader_.feed(std::string_view(buf->base, static_cast<size_t>(n)));
-        while (self->tcp_ && reinterpret_cast<uv_stream_t*>(self->tcp_) == stream) {
-          auto line = self->reader_.next();
-          if (!line) break;
-          self->on_line(*line);
-        }
+        self->on_read(std::string_view(buf->base, static_cast<size_t>(n)));
       });
   send({{"op", "auth"}, {"token", options_.token}}, [this](const proto::Json& reply) {
     if (!reply.value("ok", false))
@@ -185,6 +194,24 @@ void WorkerNode::on_connected(int status) {
            on_registered(r);
          });
   });
+}
+
+void WorkerNode::on_read(std::string_view data) {
+  const uv_tcp_t* connection = tcp_;
+  std::string plaintext;
+  if (tls_) {
+    auto fed = tls_->feed(data);
+    if (!fed.to_send.empty()) write(std::move(fed.to_send));
+    if (!fed.error.empty()) return disconnect(fmt::format("TLS with {}: {}", coordinator_, fed.error));
+    plaintext = std::move(fed.plaintext);
+    data = plaintext;
+  }
+  reader_.feed(data);
+  while (tcp_ && tcp_ == connection) {
+    auto line = reader_.next();
+    if (!line) break;
+    on_line(*line);
+  }
 }
 
 void WorkerNode::on_line(const std::string& line) {
@@ -211,7 +238,12 @@ void WorkerNode::send(proto::Json request, std::function<void(const proto::Json&
   request["id"] = id;
   waiting_[id] = std::move(on_reply);
   std::string line = request.dump(-1, ' ', false, proto::Json::error_handler_t::replace) + "\n";
-  if (const int rc = write_owned(reinterpret_cast<uv_stream_t*>(tcp_), std::move(line)); rc != 0)
+  write(tls_ ? tls_->write(line) : std::move(line));  // TLS holds it back until the handshake is done
+}
+
+void WorkerNode::write(std::string bytes) {
+  if (!tcp_ || bytes.empty()) return;
+  if (const int rc = write_owned(reinterpret_cast<uv_stream_t*>(tcp_), std::move(bytes)); rc != 0)
     disconnect(fmt::format("write: {}", uv_strerror(rc)));
 }
 
@@ -220,6 +252,7 @@ void WorkerNode::disconnect(const std::string& why) {
   log(Level::warning, "jobd: worker {}: {}; reconnecting", options_.name, why);
   uv_close(reinterpret_cast<uv_handle_t*>(tcp_), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
   tcp_ = nullptr;
+  tls_.reset();
   connected_ = false;
   heartbeat_in_flight_ = false;
   waiting_.clear();

@@ -3,7 +3,9 @@
 // every `heartbeat_ms`, runs what it is assigned (posix_spawn, output to
 // files under its state directory, as jobd runs its own; its keeper kills
 // them if the worker dies), and reports how each run ended. It decides
-// nothing about scheduling: the coordinator does.
+// nothing about scheduling: the coordinator does. With tls_ca, the
+// connection is TLS (tls.hpp): the coordinator's certificate is verified
+// against that CA and its HOST, and tls_cert and tls_key are shown if asked.
 //
 // Fencing: a lease is (run, epoch). A run whose lease the coordinator
 // revokes is killed. A worker that cannot get a heartbeat through for
@@ -25,6 +27,7 @@
 #include "proto/protocol.hpp"
 #include "keeper.hpp"
 #include "spawner.hpp"
+#include "tls.hpp"
 #include "worker_store.hpp"
 
 namespace jobd {
@@ -61,6 +64,8 @@ class WorkerNode {
   void on_connected(int status);
   void on_line(const std::string& line);
   void send(proto::Json request, std::function<void(const proto::Json&)> on_reply = {});
+  void on_read(std::string_view data);  // from the coordinator: TLS records with tls_
+  void write(std::string bytes);        // to it, as they are
   void disconnect(const std::string& why);
   void schedule_reconnect();
   // What the coordinator says.
@@ -96,6 +101,8 @@ class WorkerNode {
   std::unique_ptr<WorkerStore> store_;
   std::string store_error_;  // the last commit's error, logged once
   uv_tcp_t* tcp_ = nullptr;  // the current connection, if any
+  tls::Context tls_context_;       // with tls_ca
+  std::unique_ptr<tls::Tls> tls_;  // the current connection's, with tls_ca
   bool connected_ = false;   // authenticated and registered
   proto::LineReader reader_{proto::kMaxFrame};
   int64_t next_id_ = 1;

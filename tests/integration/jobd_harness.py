@@ -382,6 +382,19 @@ class Jobd:
         """jobctl --json ... that must exit 0; its parsed output."""
         return self.ok('--json', *args, **kw).json()
 
+    def api_token(self, name, role='admin', namespace=None):
+        """jobctl token create NAME --role ROLE [--namespace NS], written to a
+        file (0600) in the test's directory; returns the file's path."""
+        args = ['token', 'create', name, '--role', role] + (['--namespace', namespace] if namespace else [])
+        secret = self.ok(*args).out
+        if secret.count('\n') != 1 or not secret.startswith('jobd_'):
+            raise Failure(f'jobctl token create should print the secret alone on a line: {secret!r}')
+        path = os.path.join(self.ctx.tempdir(), f'token-{name}')
+        with open(path, 'w') as f:
+            f.write(secret)
+        os.chmod(path, 0o600)
+        return path
+
     def submit(self, *args):
         """jobctl submit ARGS; returns the new job's id."""
         out = self.ok('submit', *args).out.strip()

@@ -382,8 +382,10 @@ def test_partition_with_network_namespaces(ctx):
         return
     ns = Namespace(ctx)
     token = token_file(ctx)
-    # The coordinator listens on the veth's host end: reachable from both sides.
-    config = f'slots = 0\nlisten = "{ns.host_ip}:0"\ntoken_file = "{token}"\nname = "coord"\n' + HEALTH
+    # The coordinator listens on the veth's host end: reachable from both
+    # sides; not the loopback, so in clear only with insecure_tcp.
+    config = (f'slots = 0\nlisten = "{ns.host_ip}:0"\ntoken_file = "{token}"\nname = "coord"\n'
+              'insecure_tcp = true\n' + HEALTH)
     coord = ctx.jobd(slots=None, config=config)
     address = coord.status()['listen']
     far = NsWorker(ctx, coord, address, 'far', ns, slots=1, token_path=token).start()

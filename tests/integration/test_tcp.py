@@ -4,12 +4,12 @@ real jobd and the real jobctl.
 
     test_tcp.py PATH/TO/jobd PATH/TO/jobctl [-k SUBSTRING]...
 
-jobctl --server HOST:PORT --token-file F does what it does on the Unix
-socket; a wrong token gets exit 5 and a disconnect; a TCP client that sends
-anything but its token first, or nothing for 10 s, is disconnected while
-jobd serves everyone else; listen without a token refuses to start. jobd
-listens on port 0 and `jobctl status` says where. Waiting is polling with a
-deadline.
+jobctl --server HOST:PORT --token-file F, with a named token (jobctl token
+create), does what it does on the Unix socket; the cluster token is good for
+workers only; a wrong token gets exit 5 and a disconnect; a TCP client that
+sends anything but its token first, or nothing for 10 s, is disconnected
+while jobd serves everyone else. jobd listens on port 0 and `jobctl status`
+says where. Waiting is polling with a deadline.
 """
 
 import os
@@ -47,7 +47,10 @@ def test_jobctl_over_tcp(ctx):
     j, address = tcp_jobd(ctx)
     host, port = address.rsplit(':', 1)
     ctx.check(host == '127.0.0.1' and int(port) > 0, f'status names the address bound: {address}')
-    path = token_file(ctx)
+    r = remote(ctx, address, token_file(ctx), 'list')
+    ctx.check(r.rc == 5 and 'list is for' not in r.err and 'needs the viewer role; you are worker' in r.err,
+              f'the cluster token is for workers only: exit 5: {r.describe()}')
+    path = j.api_token('ops')
     r = remote(ctx, address, path, 'submit', '--name', 'far', '--wait', '--', 'sh', '-c', 'exit 0')
     ctx.check(r.rc == 0, f'submit --wait over tcp: {r.describe()}')
     listed = remote(ctx, address, path, '--json', 'list')
@@ -89,9 +92,10 @@ def test_strangers_are_disconnected(ctx):
         code = reply.get('error', {}).get('code')
         ctx.check(code in ('permission_denied', 'bad_request'), f'{first!r} is refused: {reply}')
         ctx.check(c.at_eof(), f'and the connection closed after {first!r}')
-    # The token, then anything.
+    # A token, then anything it may do.
+    secret = open(j.api_token('watcher', role='viewer')).read().strip()
     c = RawClient((host, int(port)))
-    c.request({'id': 1, 'op': 'auth', 'token': TOKEN})
+    c.request({'id': 1, 'op': 'auth', 'token': secret})
     ctx.check(c.read_json().get('ok') is True, 'the right token is accepted')
     c.request({'id': 2, 'op': 'status'})
     ctx.check(c.read_json().get('listen') == address, 'then requests are answered')
@@ -107,12 +111,10 @@ def test_silent_client_is_dropped(ctx):
     j.ok('status')
 
 
-def test_listen_needs_a_token(ctx):
+def test_listen_checks_its_settings(ctx):
     root = ctx.tempdir()
     base = [ctx.jobd_path, '--state-dir', os.path.join(root, 'state'), '--socket', os.path.join(root, 's.sock'),
             '--listen', '127.0.0.1:0']
-    p = subprocess.run(base, capture_output=True, text=True, timeout=h.scaled(30))
-    ctx.check(p.returncode == 2 and 'needs a token_file' in p.stderr, f'listen without a token: {p.returncode} {p.stderr}')
     short = token_file(ctx, 'short')
     p = subprocess.run(base + ['--token-file', short], capture_output=True, text=True, timeout=h.scaled(30))
     ctx.check(p.returncode == 2 and 'at least 16' in p.stderr, f'a short token: {p.returncode} {p.stderr}')
@@ -121,11 +123,24 @@ def test_listen_needs_a_token(ctx):
     ctx.check(p.returncode == 2 and '--listen' in p.stderr, f'a host name to listen on: {p.returncode} {p.stderr}')
 
 
+def test_listen_without_a_cluster_token(ctx):
+    """Named tokens need no token_file: that is for workers only."""
+    j = ctx.jobd(config='listen = "127.0.0.1:0"\n')
+    address = j.status()['listen']
+    path = j.api_token('reader', role='viewer')
+    r = remote(ctx, address, path, '--json', 'whoami')
+    ctx.check(r.rc == 0 and r.json()['role'] == 'viewer' and r.json()['name'] == 'token reader',
+              f'whoami over tcp: {r.describe()}')
+    r = remote(ctx, address, token_file(ctx), 'list')
+    ctx.check(r.rc == 5 and 'wrong token' in r.err, f'no cluster token: any other is wrong: {r.describe()}')
+
+
 if __name__ == '__main__':
     h.main('jobd over tcp', [
         test_jobctl_over_tcp,
         test_wrong_token_exits_5,
         test_strangers_are_disconnected,
         test_silent_client_is_dropped,
-        test_listen_needs_a_token,
+        test_listen_checks_its_settings,
+        test_listen_without_a_cluster_token,
     ])
