@@ -83,13 +83,20 @@ def tls_jobd(ctx, pki, extra='', slots=2):
     config = (f'listen = "127.0.0.1:0"\ntoken_file = "{token_file(ctx)}"\n'
               f'tls_cert = "{pki.server}"\ntls_key = "{pki.server_key}"\n' + extra)
     j = ctx.jobd(slots=slots, config=config)
-    return j, j.status()['listen']
+    address = j.status()['listen']
+    ADMIN_TOKENS[address] = j.api_token('admin')
+    return j, address
+
+
+# jobd's address -> the file of an admin token made on its Unix socket.
+ADMIN_TOKENS = {}
 
 
 def remote(ctx, address, *args, tls=(), env=None):
-    """jobctl --server ADDRESS --token-file T [TLS options] ARGS..."""
-    return run_jobctl(ctx.jobctl_path, ['--server', address, '--token-file', token_file(ctx)] + list(tls) +
-                      list(args), env=env)
+    """jobctl --server ADDRESS --token-file T [TLS options] ARGS..., T an
+    admin token of the jobd at ADDRESS (the cluster token is for workers)."""
+    path = ADMIN_TOKENS.get(address) or ADMIN_TOKENS.get('127.0.0.1:' + address.rsplit(':', 1)[1])
+    return run_jobctl(ctx.jobctl_path, ['--server', address, '--token-file', path] + list(tls) + list(args), env=env)
 
 
 def refused_start(ctx, config, *flags):
