@@ -255,10 +255,16 @@ job::Result<job::proto::Json> Client::read_reply(int64_t id, std::optional<job::
   }
 }
 
+constexpr const char* kSystemSocket = "/run/jobd/jobd.sock";  // root's jobd's default (proto/paths.hpp)
+
 std::string socket_path() {
   if (!globals().socket.empty()) return globals().socket;
   if (const char* env = std::getenv("JOBCTL_SOCKET"); env && *env) return env;
-  return job::proto::default_socket_path();
+  // A user without a jobd of their own talks to the system's, as crontab
+  // talks to cron: like per-user crontabs, their jobs are theirs there.
+  std::string own = job::proto::default_socket_path();
+  if (geteuid() != 0 && access(own.c_str(), F_OK) != 0 && access(kSystemSocket, F_OK) == 0) return kSystemSocket;
+  return own;
 }
 
 namespace {
