@@ -160,3 +160,63 @@ TEST_CASE("a second opener of a database in use is refused") {
   CHECK(second.error().code == job::Errc::storage);
   CHECK(second.error().message.find("locked") != std::string::npos);
 }
+
+TEST_CASE("audit entries are saved with the next save, pruned to audit_keep, and read back by time") {
+  TempDir dir;
+  auto store = job::store::Store::open(dir.db());
+  REQUIRE(store);
+  auto& s = **store;
+  const auto t0 = *job::time::parse_rfc3339("2026-05-01T00:00:00Z");
+  job::store::AuditEntry e{0, t0, "alice", "operator", "uid 1000", "submit", "alice/backup", true, "ok"};
+  s.append_audit(e);
+  CHECK(s.audit(t0, 10)->empty());  // not before a save
+  REQUIRE_FALSE(s.save({}, {}));    // a save with nothing else still writes it
+  auto entries = s.audit(t0, 10);
+  REQUIRE(entries);
+  REQUIRE(entries->size() == 1);
+  const auto& a = entries->front();
+  CHECK((a.who == "alice" && a.role == "operator" && a.peer == "uid 1000" && a.op == "submit" &&
+         a.target == "alice/backup" && a.ok && a.result == "ok" && a.at == t0));
+  // Keep 10: past a thousand appends, the oldest go, the newest stay in order.
+  s.set_audit_keep(10);
+  for (int i = 1; i <= 1000; ++i) {
+    e.at = t0 + std::chrono::seconds{i};
+    e.target = "j" + std::to_string(i);
+    s.append_audit(e);
+    if (i % 100 == 0) REQUIRE_FALSE(s.save({}, {}));
+  }
+  entries = s.audit(t0, 100000);
+  REQUIRE(entries->size() == 10);
+  CHECK(entries->front().target == "j991");
+  CHECK(entries->back().target == "j1000");
+  // since and limit: the newest of those at or after since, oldest first.
+  entries = s.audit(t0 + std::chrono::seconds{995}, 3);
+  REQUIRE(entries->size() == 3);
+  CHECK(entries->front().target == "j998");
+  CHECK(entries->back().target == "j1000");
+}
+
+TEST_CASE("tokens are stored by hash, load back, and are deleted") {
+  TempDir dir;
+  const auto t0 = *job::time::parse_rfc3339("2026-05-01T00:00:00Z");
+  {
+    auto store = job::store::Store::open(dir.db());
+    REQUIRE(store);
+    REQUIRE_FALSE((*store)->put_token({"ci", "ab12", "operator", "team", t0, "root"}));
+    REQUIRE_FALSE((*store)->put_token({"dash", "cd34", "viewer", "team", t0, "root"}));
+    auto again = (*store)->put_token({"ci", "ef56", "viewer", "x", t0, "root"});
+    REQUIRE(again);
+    CHECK(again->code == job::Errc::storage);  // a name is a primary key
+  }
+  auto store = job::store::Store::open(dir.db());
+  REQUIRE(store);
+  auto tokens = (*store)->load_tokens();
+  REQUIRE(tokens);
+  REQUIRE(tokens->size() == 2);
+  CHECK((tokens->at(0).name == "ci" && tokens->at(0).hash == "ab12" && tokens->at(0).role == "operator" &&
+         tokens->at(0).ns == "team" && tokens->at(0).created_at == t0 && tokens->at(0).created_by == "root"));
+  REQUIRE_FALSE((*store)->delete_token("ci"));
+  tokens = (*store)->load_tokens();
+  REQUIRE(tokens->size() == 1);
+  CHECK(tokens->at(0).name == "dash");
+}
