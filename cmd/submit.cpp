@@ -176,9 +176,12 @@ void add_confinement(job::proto::Json& spec, const SubmitOptions& o) {
   if (!o.paths_rw.empty()) confine["paths_rw"] = o.paths_rw;
   if (auto checked = job::proto::spec_from_json(confine); !checked) {
     std::string message = checked.error().message;  // "limits.memory: ..."
-    if (message.starts_with("limits.")) message = "--limit " + message.substr(7);
-    else if (message.starts_with("paths_rw")) message = "--path-rw" + message.substr(8);
-    else message = "--" + message;
+    if (message.starts_with("limits."))
+      message = "--limit " + message.substr(7);
+    else if (message.starts_with("paths_rw"))
+      message = "--path-rw" + message.substr(8);
+    else
+      message = "--" + message;
     throw Failure{{checked.error().code, message}};
   }
   spec.update(confine);
@@ -260,7 +263,8 @@ void add_submit(CLI::App& app) {
   cmd->add_option("--limit", o->limits,
                   "KEY=VALUE: nofile=N, nproc=N, memory=SIZE (512M, 2G), cpu=DURATION (30s) (repeatable)")
       ->allow_extra_args(false);
-  cmd->add_flag("--sandbox", o->sandbox, "run under bubblewrap: / read-only, private /tmp, own pid namespace");
+  cmd->add_flag("--sandbox", o->sandbox,
+                "run under bubblewrap: / read-only, private /tmp, own pid namespace");
   cmd->add_flag("--no-network", o->no_network, "in the sandbox, no network but lo");
   cmd->add_option("--path-rw", o->paths_rw, "PATH stays writable in the sandbox (repeatable)")
       ->allow_extra_args(false);

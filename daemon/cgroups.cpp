@@ -71,7 +71,8 @@ std::string run_dir(const std::string& root, int64_t run) {
 }
 
 job::Error failed(const std::string& what, const std::string& path) {
-  return job::Error{job::Errc::internal, "cannot start: cgroup " + what + " " + path + ": " + std::strerror(errno)};
+  return job::Error{job::Errc::internal,
+                    "cannot start: cgroup " + what + " " + path + ": " + std::strerror(errno)};
 }
 
 // The directory with one limit file written, its parent (jobd/) made if needed.
@@ -100,9 +101,12 @@ CgroupMode cgroup_mode() {
 
 std::string_view name(CgroupMode mode) {
   switch (mode) {
-    case CgroupMode::v1: return "v1";
-    case CgroupMode::v2: return "v2";
-    case CgroupMode::none: break;
+    case CgroupMode::v1:
+      return "v1";
+    case CgroupMode::v2:
+      return "v2";
+    case CgroupMode::none:
+      break;
   }
   return "none";
 }
@@ -113,8 +117,9 @@ job::Result<std::vector<std::string>> create_run_cgroup(int64_t run, const job::
   if (mode == CgroupMode::none) {
     static std::atomic<bool> warned{false};
     if (!warned.exchange(true))
-      log(Level::warning, "jobd: no writable cgroup hierarchy: memory and nproc limits are applied as rlimits only "
-                          "(RLIMIT_AS, RLIMIT_NPROC), not as cgroup limits");
+      log(Level::warning,
+          "jobd: no writable cgroup hierarchy: memory and nproc limits are applied as rlimits only "
+          "(RLIMIT_AS, RLIMIT_NPROC), not as cgroup limits");
     return std::vector<std::string>{};
   }
   std::vector<std::string> dirs;

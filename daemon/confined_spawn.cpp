@@ -63,7 +63,8 @@ int child(void* arg) {
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
   for (int sig = 1; sig < NSIG; ++sig)
-    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);  // glibc's own ones: EINVAL, harmless
+    if (sig != SIGKILL && sig != SIGSTOP)
+      sigaction(sig, &dfl, nullptr);  // glibc's own ones: EINVAL, harmless
   if (setsid() < 0) fail(d, "setsid");
   constexpr int kLog = O_WRONLY | O_CREAT | O_TRUNC | O_APPEND;
   if (!open_onto("/dev/null", O_RDONLY, 0)) fail(d, "/dev/null");

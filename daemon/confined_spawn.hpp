@@ -22,8 +22,8 @@ namespace jobd {
 struct ConfinedSpawn {
   std::string program;  // a path (resolved with find_program): no PATH search happens in the child
   std::vector<std::string> argv, env;
-  std::string cwd;             // empty: jobd's
-  std::string stdout_path, stderr_path;  // created 0640, owned by the run's user
+  std::string cwd;                        // empty: jobd's
+  std::string stdout_path, stderr_path;   // created 0640, owned by the run's user
   std::vector<std::string> cgroup_procs;  // each is written "0", before privileges are dropped
   std::vector<std::pair<int, rlimit>> rlimits;
   bool switch_user = false;  // then: setgroups(groups), setgid(gid), setuid(uid)

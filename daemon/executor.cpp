@@ -58,8 +58,10 @@ std::vector<std::string> environment(const job::sched::Job& job, const job::sche
     const std::string_view key = entry.substr(0, entry.find('='));
     // NOTIFY_SOCKET is systemd's channel to jobd, not to its jobs. A run as
     // another user gets that user's HOME, USER, LOGNAME and SHELL at spawn.
-    const bool users = !job.spec.user.empty() && (key == "HOME" || key == "USER" || key == "LOGNAME" || key == "SHELL");
-    if (!key.starts_with("JOBD_") && key != "NOTIFY_SOCKET" && !users && !in(job.spec.env, key) && !in(task_env, key))
+    const bool users =
+        !job.spec.user.empty() && (key == "HOME" || key == "USER" || key == "LOGNAME" || key == "SHELL");
+    if (!key.starts_with("JOBD_") && key != "NOTIFY_SOCKET" && !users && !in(job.spec.env, key) &&
+        !in(task_env, key))
       env.emplace_back(entry);
   }
   for (const auto& [k, v] : job.spec.env)
@@ -97,13 +99,20 @@ SpawnRequest spawn_request(const job::sched::Job& job, const job::sched::TaskSpe
   const std::vector<std::string>& argv = task ? task->argv : job.spec.argv;
   const std::string& shell = task ? task->shell : job.spec.shell;
   const std::string& cwd = task && !task->cwd.empty() ? task->cwd : job.spec.cwd;
-  return {run.id,         argv.empty() ? std::vector<std::string>{"/bin/sh", "-c", shell} : argv,
-          environment(job, task, run, zone), cwd, logs, job.spec.user, job.spec.confine};
+  return {run.id,
+          argv.empty() ? std::vector<std::string>{"/bin/sh", "-c", shell} : argv,
+          environment(job, task, run, zone),
+          cwd,
+          logs,
+          job.spec.user,
+          job.spec.confine};
 }
 
 namespace {
 
-job::Error start_error(std::string message) { return job::Error{job::Errc::internal, "cannot start: " + message}; }
+job::Error start_error(std::string message) {
+  return job::Error{job::Errc::internal, "cannot start: " + message};
+}
 
 // bwrap's command line for a sandboxed run: the whole tree read-only but
 // for paths_rw, a private /tmp, /dev and /proc, its own pid namespace (and
@@ -112,8 +121,8 @@ job::Error start_error(std::string message) { return job::Error{job::Errc::inter
 // jobd (a restarted jobd adopts them).
 std::vector<std::string> sandboxed(const std::string& bwrap, const job::sched::Confinement& c,
                                    const std::vector<std::string>& argv) {
-  std::vector<std::string> out = {bwrap,     "--ro-bind", "/",     "/",     "--dev", "/dev", "--proc",
-                                  "/proc",   "--tmpfs",   "/tmp",  "--unshare-pid"};
+  std::vector<std::string> out = {bwrap,    "--ro-bind", "/",       "/",    "--dev",        "/dev",
+                                  "--proc", "/proc",     "--tmpfs", "/tmp", "--unshare-pid"};
   if (!c.network) out.push_back("--unshare-net");
   for (const std::string& p : c.paths_rw) out.insert(out.end(), {"--bind", p, p});
   out.push_back("--");
@@ -144,7 +153,8 @@ job::Result<Spawned> spawn_confined(const SpawnRequest& request, ConfinedSpawn s
     s.program = bwrap;
   } else {
     s.program = find_program(request.argv[0], s.env);
-    if (s.program.empty()) return job::Error{job::Errc::internal, cannot_start(errno, request.argv[0], s.cwd)};
+    if (s.program.empty())
+      return job::Error{job::Errc::internal, cannot_start(errno, request.argv[0], s.cwd)};
   }
   s.stdout_path = request.logs.out;
   s.stderr_path = request.logs.err;
@@ -155,7 +165,8 @@ job::Result<Spawned> spawn_confined(const SpawnRequest& request, ConfinedSpawn s
   const ConfinedResult r = confined_spawn(s);
   if (r.pid > 0) return Spawned{r.pid, 0};
   remove_run_cgroup(request.run);
-  if (r.step == "exec" || r.step == "chdir") return job::Error{job::Errc::internal, cannot_start(r.error, request.argv[0], s.cwd)};
+  if (r.step == "exec" || r.step == "chdir")
+    return job::Error{job::Errc::internal, cannot_start(r.error, request.argv[0], s.cwd)};
   return start_error(fmt::format("{}: {}", r.step, std::strerror(r.error)));
 }
 

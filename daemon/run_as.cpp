@@ -18,7 +18,8 @@ job::Result<RunAs> resolve_user(const std::string& name) {
   int rc = 0;
   while ((rc = getpwnam_r(name.c_str(), &pw, buffer.data(), buffer.size(), &found)) == ERANGE)
     buffer.resize(buffer.size() * 2);
-  if (rc != 0) return job::Error{job::Errc::internal, "cannot look up user " + name + ": " + std::strerror(rc)};
+  if (rc != 0)
+    return job::Error{job::Errc::internal, "cannot look up user " + name + ": " + std::strerror(rc)};
   if (!found) return job::Error{job::Errc::not_found, "no such user: " + name};
   RunAs user{name, pw.pw_uid, pw.pw_gid, {}, pw.pw_dir ? pw.pw_dir : "/", pw.pw_shell ? pw.pw_shell : ""};
   if (user.shell.empty()) user.shell = "/bin/sh";
@@ -35,7 +36,8 @@ std::optional<job::Error> may_run_as(const RunAs& user) {
   if (self == 0 || self == user.uid) return std::nullopt;
   std::string me = std::to_string(self);
   if (const passwd* pw = getpwuid(self)) me = pw->pw_name;  // once per refused run: not worth getpwuid_r
-  return job::Error{job::Errc::permission_denied, "jobd runs as " + me + " and cannot start jobs as " + user.name};
+  return job::Error{job::Errc::permission_denied,
+                    "jobd runs as " + me + " and cannot start jobs as " + user.name};
 }
 
 void add_user_environment(const RunAs& user, std::vector<std::string>& env) {

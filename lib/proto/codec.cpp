@@ -274,7 +274,8 @@ Json after_to_json(const std::vector<sched::AfterSpec>& after) {
 }
 
 std::optional<Error> limits_from_json(const Json& value, sched::Limits& limits) {
-  if (!value.is_object()) return bad("limits: expected an object such as { nofile = 1024, memory = \"512M\" }");
+  if (!value.is_object())
+    return bad("limits: expected an object such as { nofile = 1024, memory = \"512M\" }");
   for (const auto& [name, v] : value.items()) {
     std::optional<int64_t>* limit = sched::limit_named(limits, name);
     const Field f{"limits." + name, v};
@@ -320,8 +321,10 @@ bool confinement_from_json(const std::string& key, const Json& value, std::strin
   } else if (key == "limits") {
     problem = limits_from_json(value, confine.limits);
   } else if (key == "sandbox" || key == "network") {
-    if (!value.is_boolean()) problem = f.error("expected true or false");
-    else (key == "sandbox" ? confine.sandbox : confine.network) = value.get<bool>();
+    if (!value.is_boolean())
+      problem = f.error("expected true or false");
+    else
+      (key == "sandbox" ? confine.sandbox : confine.network) = value.get<bool>();
   } else if (key == "paths_rw") {
     confine.paths_rw.clear();
     problem = f.strings(confine.paths_rw);

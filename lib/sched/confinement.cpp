@@ -40,16 +40,26 @@ Result<int64_t> parse_size(std::string_view text) {
   if (unit.size() > 1) return bad();
   if (unit.size() == 1) {
     switch (std::toupper(static_cast<unsigned char>(unit[0]))) {
-      case 'K': shift = 10; break;
-      case 'M': shift = 20; break;
-      case 'G': shift = 30; break;
-      case 'T': shift = 40; break;
-      default: return bad();
+      case 'K':
+        shift = 10;
+        break;
+      case 'M':
+        shift = 20;
+        break;
+      case 'G':
+        shift = 30;
+        break;
+      case 'T':
+        shift = 40;
+        break;
+      default:
+        return bad();
     }
   }
   if (n > (std::numeric_limits<int64_t>::max() >> shift)) return bad();
   n <<= shift;
-  if (n <= 0) return Error{Errc::invalid_argument, fmt::format("\"{}\": a size must be at least one byte", text)};
+  if (n <= 0)
+    return Error{Errc::invalid_argument, fmt::format("\"{}\": a size must be at least one byte", text)};
   return n;
 }
 

@@ -98,9 +98,9 @@ struct JobSpec {
   std::vector<std::string> argv;
   std::string shell;
   std::vector<std::pair<std::string, std::string>> env;
-  std::string cwd;  // empty: jobd's working directory (the user's home with `user`)
-  std::string user;       // the Unix user its runs run as; empty: jobd's own
-  Confinement confine;    // limits and sandbox (sched/confinement.hpp)
+  std::string cwd;      // empty: jobd's working directory (the user's home with `user`)
+  std::string user;     // the Unix user its runs run as; empty: jobd's own
+  Confinement confine;  // limits and sandbox (sched/confinement.hpp)
 
   // Failure policy: a failed attempt n (counting from 1) is retried, up to
   // `retries` times, after min(max_backoff, backoff * 2^(n-1)), lengthened

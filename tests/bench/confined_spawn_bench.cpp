@@ -67,7 +67,8 @@ int main(int argc, char** argv) {
     std::puts("confined_spawn_bench: needs root to switch user; skipped");
     return 0;
   }
-  const auto dir = std::filesystem::temp_directory_path() / ("confined_spawn_bench." + std::to_string(getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("confined_spawn_bench." + std::to_string(getpid()));
   std::filesystem::create_directory(dir);
   jobd::SpawnRequest bare;
   bare.argv = {"/bin/true"};

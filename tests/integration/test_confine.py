@@ -201,6 +201,37 @@ def test_sandbox_without_bwrap(ctx):
               f'without bwrap a sandboxed run should fail to start, saying why: {run}')
 
 
+class JobdAs(h.Jobd):
+    """A jobd started as another user, by setpriv."""
+
+    def __init__(self, ctx, root, user):
+        super().__init__(ctx, root)
+        self.user = user
+
+    def command(self):
+        import pwd
+        pw = pwd.getpwnam(self.user)
+        return ['setpriv', f'--reuid={pw.pw_uid}', f'--regid={pw.pw_gid}', '--init-groups'] + super().command()
+
+
+def test_jobd_not_root_runs_only_its_own_user(ctx):
+    owner, other = make_user(ctx, 'erin'), make_user(ctx, 'frank')
+    root = ctx.tempdir()
+    os.chown(root, pwd_uid(owner), -1)
+    j = JobdAs(ctx, root, owner).start()
+    run, out = run_job(j, '--user', owner, '--shell', 'echo uid=$(id -u); echo home=$HOME')
+    seen = lines(out)
+    ctx.check(run['state'] == 'succeeded' and seen.get('uid') == str(pwd_uid(owner)),
+              f'jobd as {owner} runs jobs as {owner} without a switch: {run}\n{out}')
+    ctx.check(seen.get('home') == f'/home/{owner}', f'with its HOME: {out}')
+    run, _ = run_job(j, '--user', other, '--', 'true')
+    want = f'jobd runs as {owner} and cannot start jobs as {other}'
+    ctx.check(run['state'] == 'failed' and want in (run['reason'] or ''), f'expected "{want}": {run}')
+    run, _ = run_job(j, '--user', 'root', '--', 'true')
+    ctx.check(run['state'] == 'failed' and 'cannot start jobs as root' in (run['reason'] or ''),
+              f'jobd not root cannot run jobs as root: {run}')
+
+
 def pwd_uid(name):
     import pwd
     return pwd.getpwnam(name).pw_uid
@@ -214,4 +245,5 @@ if __name__ == '__main__':
         test_memory_cgroup,
         test_sandbox,
         test_sandbox_without_bwrap,
+        test_jobd_not_root_runs_only_its_own_user,
     ])

@@ -70,8 +70,10 @@ TEST_CASE("confinement: JSON both ways, only what differs from the defaults") {
 
   // Defaults: nothing written; numbers accepted for memory (bytes) and cpu (seconds).
   const Json plain = job::proto::spec_to_json(job::proto::spec_from_json(Json{{"argv", {"true"}}}).value());
-  for (const char* key : {"user", "limits", "sandbox", "network", "paths_rw"}) CHECK_FALSE(plain.contains(key));
-  auto numbers = job::proto::spec_from_json(with("limits", {{"memory", 1048576}, {"cpu", 30}, {"nofile", 0}}));
+  for (const char* key : {"user", "limits", "sandbox", "network", "paths_rw"})
+    CHECK_FALSE(plain.contains(key));
+  auto numbers =
+      job::proto::spec_from_json(with("limits", {{"memory", 1048576}, {"cpu", 30}, {"nofile", 0}}));
   REQUIRE(numbers.ok());
   CHECK(numbers->confine.limits.memory == 1 << 20);
   CHECK(numbers->confine.limits.cpu == 30);
@@ -83,7 +85,8 @@ TEST_CASE("confinement: JSON both ways, only what differs from the defaults") {
 TEST_CASE("confinement: errors name the field") {
   CHECK(codec_error(with("limits", {{"stack", 1}})) ==
         "limits.stack: unknown limit (expected one of: nofile, nproc, memory, cpu)");
-  CHECK(codec_error(with("limits", {{"memory", "lots"}})).starts_with("limits.memory: \"lots\" is not a size"));
+  CHECK(
+      codec_error(with("limits", {{"memory", "lots"}})).starts_with("limits.memory: \"lots\" is not a size"));
   CHECK(codec_error(with("limits", {{"nofile", -1}})) == "limits.nofile: -1 is negative");
   CHECK(codec_error(with("limits", {{"nproc", "64"}})) == "limits.nproc: expected an integer");
   CHECK(codec_error(with("limits", {{"cpu", "soon"}})).starts_with("limits.cpu: "));
@@ -130,7 +133,8 @@ command = "true"
   CHECK_FALSE(plain.confine.sandbox);
 
   std::vector<Json> specs;
-  for (const auto& j : file->jobs) specs.push_back(job::proto::spec_to_json(job::proto::spec_from_json(j.spec).value()));
+  for (const auto& j : file->jobs)
+    specs.push_back(job::proto::spec_to_json(job::proto::spec_from_json(j.spec).value()));
   const std::string written = job::jobfile::write_jobs(specs, job::jobfile::builtin_defaults());
   CHECK(written.find("paths_rw = [ \"/srv/backup\" ]") != std::string::npos);
   auto again = job::jobfile::read_jobs(written, "export.toml");
@@ -138,7 +142,8 @@ command = "true"
   CHECK(job::proto::spec_from_json(again->jobs[0].spec).value() == backup);
   CHECK(job::proto::spec_from_json(again->jobs[1].spec).value() == plain);
 
-  auto bad = job::jobfile::read_jobs("[job.x]\ncommand = \"true\"\nlimits = { memory = \"big\" }\n", "x.toml");
+  auto bad =
+      job::jobfile::read_jobs("[job.x]\ncommand = \"true\"\nlimits = { memory = \"big\" }\n", "x.toml");
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().message.find("limits.memory: \"big\" is not a size") != std::string::npos);
 }
