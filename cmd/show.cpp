@@ -55,6 +55,19 @@ void add_show(CLI::App& app) {
     for (const auto& a : j.value("after", job::proto::Json::array()))
       field("after", fmt::format("{} ({})", cell(a["ref"]), cell(a["rule"])));
     if (!j["cwd"].is_null()) field("cwd", cell(j["cwd"]));
+    if (j.contains("user")) field("user", cell(j["user"]));
+    if (j.contains("limits")) {
+      std::string limits;
+      for (const auto& [k, v] : j["limits"].items())
+        limits += (limits.empty() ? "" : ", ") + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+      field("limits", limits);
+    }
+    if (j.contains("sandbox")) {
+      std::string sandbox = j.value("network", true) ? "yes" : "yes, no network";
+      for (const auto& p : j.value("paths_rw", job::proto::Json::array()))
+        sandbox += ", writable " + p.get<std::string>();
+      field("sandbox", sandbox);
+    }
     for (const auto& [k, v] : j["env"].items()) field("env", k + "=" + v.get<std::string>());
     field("created", short_time(j["created_at"]));
     for (const auto& f : reply["next_fires"]) field("next fire", short_time(f));

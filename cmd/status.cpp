@@ -17,6 +17,7 @@ void add_status(CLI::App& app) {
                cell(reply["uptime_seconds"]), cell(reply["socket"]));
     fmt::print("slots {}/{} busy, {} queued, {} jobs, state in {}\n", cell(reply["running"]),
                cell(reply["slots"]), cell(reply["queued"]), cell(reply["jobs"]), cell(reply["state_dir"]));
+    if (reply.contains("cgroups")) fmt::print("cgroups {}\n", cell(reply["cgroups"]));
     if (reply.contains("metrics") && reply["metrics"].is_string())
       fmt::print("metrics http://{}/metrics\n", cell(reply["metrics"]));
     if (const auto& dir = reply.value("jobs_dir", job::proto::Json()); dir.is_object() && !dir["path"].is_null()) {

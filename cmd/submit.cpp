@@ -35,6 +35,10 @@ struct SubmitOptions {
   std::vector<std::string> constraints;  // KEY=VALUE
   std::string node;
   std::optional<std::string> notify_on;
+  // Run-as user and confinement.
+  std::string user;
+  std::vector<std::string> limits, paths_rw;  // KEY=VALUE; absolute paths
+  bool sandbox = false, no_network = false;
 };
 
 [[noreturn]] void invalid(std::string message) {
@@ -157,6 +161,32 @@ void add_policies(job::proto::Json& spec, const SubmitOptions& o) {
   spec.update(policies);
 }
 
+// --user, --limit KEY=VALUE, --sandbox, --no-network, --path-rw: checked as jobd would.
+void add_confinement(job::proto::Json& spec, const SubmitOptions& o) {
+  job::proto::Json confine = job::proto::Json::object();
+  if (!o.user.empty()) confine["user"] = o.user;
+  for (const std::string& l : o.limits) {
+    auto [key, value] = split("--limit", l, '=', "KEY=VALUE, such as nofile=1024 or memory=512M");
+    // Plain digits are a number (of files, processes, bytes or seconds).
+    const bool digits = value.size() <= 18 && value.find_first_not_of("0123456789") == std::string::npos;
+    confine["limits"][key] = digits ? job::proto::Json(std::stoll(value)) : job::proto::Json(value);
+  }
+  if (o.sandbox) confine["sandbox"] = true;
+  if (o.no_network) confine["network"] = false;
+  if (!o.paths_rw.empty()) confine["paths_rw"] = o.paths_rw;
+  if (auto checked = job::proto::spec_from_json(confine); !checked) {
+    std::string message = checked.error().message;  // "limits.memory: ..."
+    if (message.starts_with("limits."))
+      message = "--limit " + message.substr(7);
+    else if (message.starts_with("paths_rw"))
+      message = "--path-rw" + message.substr(8);
+    else
+      message = "--" + message;
+    throw Failure{{checked.error().code, message}};
+  }
+  spec.update(confine);
+}
+
 void run_submit(const SubmitOptions& o) {
   job::proto::Json spec;
   if (!o.name.empty()) spec["name"] = o.name;
@@ -173,6 +203,7 @@ void run_submit(const SubmitOptions& o) {
     spec["constraints"][c.substr(0, eq)] = c.substr(eq + 1);
   }
   if (!o.node.empty()) spec["node"] = o.node;
+  add_confinement(spec, o);
   if (!o.shell.empty() && !o.command.empty())
     invalid("give either --shell STRING or -- COMMAND [ARG...], not both");
   if (!o.tasks.empty() && (!o.shell.empty() || !o.command.empty()))
@@ -228,6 +259,15 @@ void add_submit(CLI::App& app) {
   cmd->add_option("--cwd", o->cwd, "working directory (absolute)");
   cmd->add_option("--constraint", o->constraints, "run only on nodes tagged KEY=VALUE (repeatable)");
   cmd->add_option("--node", o->node, "run only on the node of this name");
+  cmd->add_option("--user", o->user, "run as this Unix user (HOME, USER, LOGNAME, SHELL; cwd: its home)");
+  cmd->add_option("--limit", o->limits,
+                  "KEY=VALUE: nofile=N, nproc=N, memory=SIZE (512M, 2G), cpu=DURATION (30s) (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_flag("--sandbox", o->sandbox,
+                "run under bubblewrap: / read-only, private /tmp, own pid namespace");
+  cmd->add_flag("--no-network", o->no_network, "in the sandbox, no network but lo");
+  cmd->add_option("--path-rw", o->paths_rw, "PATH stays writable in the sandbox (repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("--shell", o->shell, "a command line for /bin/sh -c, instead of -- COMMAND");
   cmd->add_flag("--wait", o->wait, "wait for the first run; exit 0 if it succeeded, 1 if not");
   cmd->add_option("--retries", o->retries, "retry a failed run up to N times (default 3)");

@@ -194,17 +194,19 @@ void Server::send_assignment(int64_t id) {
   const job::time::Duration timeout = sched_.task_of(*run) && sched_.task_of(*run)->timeout
                                           ? *sched_.task_of(*run)->timeout
                                           : job.spec.timeout;
-  send(session->second, {{"assign",
-                          {{"run", sched::run_ref(id)},
-                           {"epoch", run->epoch},
-                           {"job", sched::job_ref(job.id)},
-                           {"job_name", job.spec.name},
-                           {"attempt", run->attempt},
-                           {"argv", spawn.argv},
-                           {"env", spawn.env},
-                           {"cwd", spawn.cwd},
-                           {"timeout_ms", ms(timeout)},
-                           {"kill_grace_ms", ms(options_.kill_grace)}}}});
+  proto::Json assign = {{"run", sched::run_ref(id)},
+                        {"epoch", run->epoch},
+                        {"job", sched::job_ref(job.id)},
+                        {"job_name", job.spec.name},
+                        {"attempt", run->attempt},
+                        {"argv", spawn.argv},
+                        {"env", spawn.env},
+                        {"cwd", spawn.cwd},
+                        {"timeout_ms", ms(timeout)},
+                        {"kill_grace_ms", ms(options_.kill_grace)}};
+  // Resolved and applied by the worker: its users, its cgroups.
+  proto::confinement_to_json(spawn.user, spawn.confine, assign);
+  send(session->second, {{"assign", std::move(assign)}});
   log(Level::info, "jobd: run {} of job {} assigned to worker {} (epoch {})", sched::run_ref(id), job.spec.name,
       run->worker, run->epoch);
 }

@@ -1,7 +1,9 @@
 #include "executor.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +15,9 @@
 #include <utility>
 #include <vector>
 
+#include "cgroups.hpp"
+#include "confined_spawn.hpp"
+#include "run_as.hpp"
 #include "time/rfc3339.hpp"
 
 extern char** environ;
@@ -51,8 +56,12 @@ std::vector<std::string> environment(const job::sched::Job& job, const job::sche
   for (char** e = environ; *e; ++e) {
     const std::string_view entry = *e;
     const std::string_view key = entry.substr(0, entry.find('='));
-    // NOTIFY_SOCKET is systemd's channel to jobd, not to its jobs.
-    if (!key.starts_with("JOBD_") && key != "NOTIFY_SOCKET" && !in(job.spec.env, key) && !in(task_env, key))
+    // NOTIFY_SOCKET is systemd's channel to jobd, not to its jobs. A run as
+    // another user gets that user's HOME, USER, LOGNAME and SHELL at spawn.
+    const bool users =
+        !job.spec.user.empty() && (key == "HOME" || key == "USER" || key == "LOGNAME" || key == "SHELL");
+    if (!key.starts_with("JOBD_") && key != "NOTIFY_SOCKET" && !users && !in(job.spec.env, key) &&
+        !in(task_env, key))
       env.emplace_back(entry);
   }
   for (const auto& [k, v] : job.spec.env)
@@ -90,11 +99,112 @@ SpawnRequest spawn_request(const job::sched::Job& job, const job::sched::TaskSpe
   const std::vector<std::string>& argv = task ? task->argv : job.spec.argv;
   const std::string& shell = task ? task->shell : job.spec.shell;
   const std::string& cwd = task && !task->cwd.empty() ? task->cwd : job.spec.cwd;
-  return {run.id, argv.empty() ? std::vector<std::string>{"/bin/sh", "-c", shell} : argv,
-          environment(job, task, run, zone), cwd, logs};
+  return {run.id,
+          argv.empty() ? std::vector<std::string>{"/bin/sh", "-c", shell} : argv,
+          environment(job, task, run, zone),
+          cwd,
+          logs,
+          job.spec.user,
+          job.spec.confine};
 }
 
+namespace {
+
+job::Error start_error(std::string message) {
+  return job::Error{job::Errc::internal, "cannot start: " + message};
+}
+
+// bwrap's command line for a sandboxed run: the whole tree read-only but
+// for paths_rw, a private /tmp, /dev and /proc, its own pid namespace (and
+// network namespace without network). Not --new-session: the run's process
+// group must stay the one jobd signals. Not --die-with-parent: runs outlive
+// jobd (a restarted jobd adopts them).
+std::vector<std::string> sandboxed(const std::string& bwrap, const job::sched::Confinement& c,
+                                   const std::vector<std::string>& argv) {
+  std::vector<std::string> out = {bwrap,    "--ro-bind", "/",       "/",    "--dev",        "/dev",
+                                  "--proc", "/proc",     "--tmpfs", "/tmp", "--unshare-pid"};
+  if (!c.network) out.push_back("--unshare-net");
+  for (const std::string& p : c.paths_rw) out.insert(out.end(), {"--bind", p, p});
+  out.push_back("--");
+  out.insert(out.end(), argv.begin(), argv.end());
+  return out;
+}
+
+std::vector<std::pair<int, rlimit>> rlimits(const job::sched::Limits& l, bool cgroups) {
+  std::vector<std::pair<int, rlimit>> out;
+  const auto add = [&](int resource, int64_t soft, int64_t hard) {
+    out.push_back({resource, rlimit{static_cast<rlim_t>(soft), static_cast<rlim_t>(hard)}});
+  };
+  if (l.nofile) add(RLIMIT_NOFILE, *l.nofile, *l.nofile);
+  if (l.nproc) add(RLIMIT_NPROC, *l.nproc, *l.nproc);
+  // SIGXCPU at the limit, SIGKILL a second later if it is caught.
+  if (l.cpu) add(RLIMIT_CPU, *l.cpu, *l.cpu + 1);
+  // Without a cgroup, memory is bounded as address space: cruder, but bounded.
+  if (l.memory && !cgroups) add(RLIMIT_AS, *l.memory, *l.memory);
+  return out;
+}
+
+job::Result<Spawned> spawn_confined(const SpawnRequest& request, ConfinedSpawn s) {
+  const job::sched::Confinement& c = request.confine;
+  if (c.sandbox) {
+    const std::string bwrap = find_program("bwrap", s.env);
+    if (bwrap.empty()) return start_error("sandbox = true needs bubblewrap (bwrap), not found in PATH");
+    s.argv = sandboxed(bwrap, c, request.argv);
+    s.program = bwrap;
+  } else {
+    s.program = find_program(request.argv[0], s.env);
+    if (s.program.empty())
+      return job::Error{job::Errc::internal, cannot_start(errno, request.argv[0], s.cwd)};
+  }
+  s.stdout_path = request.logs.out;
+  s.stderr_path = request.logs.err;
+  auto procs = create_run_cgroup(request.run, c.limits);
+  if (!procs) return procs.error();
+  s.cgroup_procs = std::move(*procs);
+  s.rlimits = rlimits(c.limits, !s.cgroup_procs.empty());
+  const ConfinedResult r = confined_spawn(s);
+  if (r.pid > 0) return Spawned{r.pid, 0};
+  remove_run_cgroup(request.run);
+  if (r.step == "exec" || r.step == "chdir")
+    return job::Error{job::Errc::internal, cannot_start(r.error, request.argv[0], s.cwd)};
+  return start_error(fmt::format("{}: {}", r.step, std::strerror(r.error)));
+}
+
+job::Result<Spawned> posix_spawn_run(const SpawnRequest& request);
+
+}  // namespace
+
 job::Result<Spawned> spawn(const SpawnRequest& request) {
+  if (request.user.empty() && !request.confine.limits.any() && !request.confine.sandbox)
+    return posix_spawn_run(request);
+  ConfinedSpawn s;
+  s.argv = request.argv;
+  s.env = request.env;
+  s.cwd = request.cwd;
+  if (!request.user.empty()) {
+    auto user = resolve_user(request.user);
+    if (!user) return start_error(user.error().message);
+    if (auto refused = may_run_as(*user)) return start_error(refused->message);
+    add_user_environment(*user, s.env);
+    if (s.cwd.empty()) s.cwd = user->home;
+    s.switch_user = user->uid != geteuid();
+    s.uid = user->uid;
+    s.gid = user->gid;
+    s.groups = user->groups;
+  }
+  if (!s.switch_user && !request.confine.limits.any() && !request.confine.sandbox) {
+    // jobd's own user: posix_spawn, with the user's environment and home.
+    SpawnRequest plain = request;
+    plain.env = std::move(s.env);
+    plain.cwd = std::move(s.cwd);
+    return posix_spawn_run(plain);
+  }
+  return spawn_confined(request, std::move(s));
+}
+
+namespace {
+
+job::Result<Spawned> posix_spawn_run(const SpawnRequest& request) {
   const LogPaths& logs = request.logs;
   SpawnSetup s;
   // A new session: the run leads its own process group, signalled as a whole.
@@ -124,6 +234,8 @@ job::Result<Spawned> spawn(const SpawnRequest& request) {
   if (rc != 0) return job::Error{job::Errc::internal, cannot_start(rc, argv[0], request.cwd)};
   return Spawned{pid, 0};
 }
+
+}  // namespace
 
 // ENOENT names the program, unless the working directory is what is missing.
 std::string cannot_start(int error, const std::string& program, const std::string& cwd) {

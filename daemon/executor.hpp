@@ -34,6 +34,8 @@ struct SpawnRequest {
   std::vector<std::string> env;
   std::string cwd;
   LogPaths logs;
+  std::string user;  // run as this user (resolved at spawn, on the node that spawns)
+  job::sched::Confinement confine;
 };
 
 SpawnRequest spawn_request(const job::sched::Job& job, const job::sched::TaskSpec* task,
@@ -41,6 +43,9 @@ SpawnRequest spawn_request(const job::sched::Job& job, const job::sched::TaskSpe
 
 // Starts the process. Thread-safe: it touches nothing but its argument.
 // Leaves start_ticks 0: only jobd's own runs, adopted after a restart, need it.
+// A run that switches user, has limits or a sandbox is started by
+// confined_spawn (confined_spawn.hpp), in its cgroup if it needs one
+// (cgroups.hpp), under bwrap if sandboxed; the others by posix_spawn.
 job::Result<Spawned> spawn(const SpawnRequest& request);
 
 // The reason a run did not start, from posix_spawn's errno:

@@ -2,6 +2,7 @@
 // answers to waiters when runs finish.
 #include <unistd.h>
 
+#include "cgroups.hpp"
 #include "cron/next.hpp"
 #include "jobfile/read.hpp"
 #include "log.hpp"
@@ -256,6 +257,7 @@ void Server::op_status(Session& s, const proto::Json& id, const proto::Json&) {
   body["runs_started"] = runs_started_;
   body["runs_finished"] = runs_finished_;
   body["stopping"] = stopping_;
+  body["cgroups"] = name(cgroup_mode());
   // notifications.failed is notify_failures_total: deliveries given up on.
   const auto n = notifications_->counts();
   body["notifications"] = {{"sent", n.sent}, {"failed", n.failed}, {"pending", n.pending}};

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <set>
+#include <vector>
 
 #include "log.hpp"
 #include "session.hpp"
@@ -52,7 +53,25 @@ std::optional<Error> Server::own(const Identity& who, sched::JobSpec& spec) cons
   if (spec.ns.empty()) spec.ns = who.ns;
   if (!sched::valid_name(spec.ns))
     return Error{Errc::invalid_argument, fmt::format("namespace \"{}\": not a valid name", spec.ns)};
+  // The user its runs run as: the caller's own, as with a crontab; only an
+  // admin chooses another (root included).
+  if (!spec.user.empty() && spec.user != who.user && !who.admin())
+    return Error{Errc::permission_denied,
+                 fmt::format("user \"{}\": only an admin may choose the user a job runs as{}", spec.user,
+                             who.user.empty() ? std::string() : fmt::format(" (yours run as {})", who.user))};
+  if (spec.user.empty()) spec.user = default_user(who, spec.ns);
   return std::nullopt;
+}
+
+std::string Server::default_user(const Identity& who, const std::string& ns) const {
+  if (!who.user.empty()) return who.user;
+  if (geteuid() != 0) return {};  // jobd switches no user: its own runs everything
+  // A token's jobs: the user its namespace is named after, if there is one;
+  // else nobody, never root.
+  passwd pw{}, *found = nullptr;
+  std::vector<char> buffer(16384);
+  if (getpwnam_r(ns.c_str(), &pw, buffer.data(), buffer.size(), &found) == 0 && found) return ns;
+  return "nobody";
 }
 
 std::optional<Error> Server::take_submits(const Identity& who, int n) {

@@ -16,6 +16,7 @@
 #include <random>
 #include <set>
 
+#include "cgroups.hpp"
 #include "log.hpp"
 #include "proto/paths.hpp"
 
@@ -256,6 +257,8 @@ std::optional<Error> Server::start() {
   listening_ = true;
 
   spawner_ = std::make_unique<Spawner>(loop_, [this](SpawnResult r) { on_spawned(std::move(r)); });
+  log(Level::info, "jobd: cgroups: {} (per-run memory and nproc limits{})", name(cgroup_mode()),
+      cgroup_mode() == CgroupMode::none ? " as rlimits only" : "");
   // Unreferenced: it keeps nobody's loop alive, a stopping one least of all.
   uv_timer_init(loop_, &idle_timer_);
   idle_timer_.data = this;
@@ -512,6 +515,7 @@ void Server::on_sigchld() {
 
 void Server::record_exit(int64_t id, pid_t pid, int status, job::time::Instant t) {
   pids_.erase(pid);
+  remove_run_cgroup(id);
   if (WIFEXITED(status))
     sched_.exited(id, WEXITSTATUS(status), 0, t);
   else if (WIFSIGNALED(status))

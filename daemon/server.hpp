@@ -142,6 +142,7 @@ class Server {
   // Makes a submitted spec the caller's: its namespace and the user it runs
   // as, which only an admin may choose.
   std::optional<job::Error> own(const Identity& who, job::sched::JobSpec& spec) const;
+  std::string default_user(const Identity& who, const std::string& ns) const;
   // Takes `n` submits from the caller's allowance (submit_rate), or says why not.
   std::optional<job::Error> take_submits(const Identity& who, int n);
   void open_audit(const Session& s, const proto::Json& id, const std::string& op, const proto::Json& req);

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <random>
 
+#include "cgroups.hpp"
 #include "log.hpp"
 #include "proto/base64.hpp"
 #include "sched/model.hpp"
@@ -298,6 +299,10 @@ void WorkerNode::on_assign(const proto::Json& a) {
   r.env = a.value("env", std::vector<std::string>{});
   r.cwd = a.value("cwd", std::string());
   r.logs = log_paths(*run);
+  for (const auto& [key, value] : a.items()) {
+    std::optional<job::Error> problem;  // checked by the coordinator already
+    proto::confinement_from_json(key, value, r.user, r.confine, problem);
+  }
   log(Level::info, "jobd: worker {}: run {} of job {} (epoch {})", options_.name, sched::run_ref(*run),
       a.value("job_name", std::string()), epoch);
   // Held before it can start: if we die before we tell the keeper its
@@ -372,6 +377,7 @@ void WorkerNode::on_exited(pid_t pid, int status) {
   const int64_t run = it->second;
   pids_.erase(it);
   keeper_->ended(run);
+  remove_run_cgroup(run);
   auto held = runs_.find(run);
   if (held == runs_.end()) return;
   held->second.status = status;

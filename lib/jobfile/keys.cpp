@@ -10,7 +10,7 @@ namespace job::jobfile {
 namespace {
 
 //  toml, json field, in a job, in a task, in [defaults], a duration
-constexpr std::array<Key, 25> kKeys = {{
+constexpr std::array<Key, 30> kKeys = {{
     {"schedule", "cron", true, false, false},
     {"at", "at", true, false, false},
     {"every", "every", true, false, false, true},
@@ -34,6 +34,11 @@ constexpr std::array<Key, 25> kKeys = {{
     {"notify", "notify", true, false, true},
     {"constraints", "constraints", true, false, true},
     {"node", "node", true, false, true},
+    {"user", "user", true, false, true},
+    {"limits", "limits", true, false, true},
+    {"sandbox", "sandbox", true, false, true},
+    {"network", "network", true, false, true},
+    {"paths_rw", "paths_rw", true, false, true},
     {"tasks", "tasks", true, false, false},
     {"name", "name", false, false, false},  // implied by the table's name
 }};

@@ -273,7 +273,91 @@ Json after_to_json(const std::vector<sched::AfterSpec>& after) {
   return out;
 }
 
+std::optional<Error> limits_from_json(const Json& value, sched::Limits& limits) {
+  if (!value.is_object())
+    return bad("limits: expected an object such as { nofile = 1024, memory = \"512M\" }");
+  for (const auto& [name, v] : value.items()) {
+    std::optional<int64_t>* limit = sched::limit_named(limits, name);
+    const Field f{"limits." + name, v};
+    if (!limit) return f.error("unknown limit (expected one of: nofile, nproc, memory, cpu)");
+    if (v.is_null()) {
+      limit->reset();
+      continue;
+    }
+    int64_t n = 0;
+    if (name == "memory" && v.is_string()) {
+      auto size = sched::parse_size(v.get<std::string>());
+      if (!size) return f.error(size.error().message);
+      n = *size;
+    } else if (name == "cpu" && v.is_string()) {
+      auto d = time::parse_duration(v.get<std::string>());
+      if (!d) return f.error(d.error().message);
+      // RLIMIT_CPU counts whole seconds: a fraction rounds up.
+      n = std::chrono::ceil<std::chrono::seconds>(*d).count();
+      if (n < 1) return f.error("a CPU time limit must be at least 1s");
+    } else {
+      if (!v.is_number_integer())
+        return f.error(name == "memory" ? "expected a size such as \"512M\" or a number of bytes"
+                       : name == "cpu"  ? "expected a duration such as \"30s\" or a number of seconds"
+                                        : "expected an integer");
+      if (auto p = f.int64(n)) return p;
+      if (n < 0) return f.error(fmt::format("{} is negative", n));
+      if (n == 0 && (name == "memory" || name == "cpu")) return f.error("must be at least 1");
+    }
+    *limit = n;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+bool confinement_from_json(const std::string& key, const Json& value, std::string& user,
+                           sched::Confinement& confine, std::optional<Error>& problem) {
+  const Field f{key, value};
+  if (key == "user") {
+    problem = f.string(user);
+    if (!problem && user.find_first_of("/: \t\n") != std::string::npos)
+      problem = f.error(fmt::format("\"{}\" is not a user name", user));
+  } else if (key == "limits") {
+    problem = limits_from_json(value, confine.limits);
+  } else if (key == "sandbox" || key == "network") {
+    if (!value.is_boolean())
+      problem = f.error("expected true or false");
+    else
+      (key == "sandbox" ? confine.sandbox : confine.network) = value.get<bool>();
+  } else if (key == "paths_rw") {
+    confine.paths_rw.clear();
+    problem = f.strings(confine.paths_rw);
+    for (const std::string& path : confine.paths_rw)
+      if (!problem && !path.starts_with('/'))
+        problem = f.error(fmt::format("\"{}\" is not an absolute path", path));
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void confinement_to_json(const std::string& user, const sched::Confinement& confine, Json& j) {
+  if (!user.empty()) j["user"] = user;
+  if (confine.limits.any()) {
+    Json limits = Json::object();
+    for (std::string_view name : sched::kLimitNames) {
+      const auto& limit = *sched::limit_named(confine.limits, name);
+      if (!limit) continue;
+      const std::string key(name);
+      if (name == "memory")
+        limits[key] = sched::format_size(*limit);
+      else if (name == "cpu")
+        limits[key] = time::format_duration(std::chrono::seconds{*limit});
+      else
+        limits[key] = *limit;
+    }
+    j["limits"] = limits;
+  }
+  if (confine.sandbox) j["sandbox"] = true;
+  if (!confine.network) j["network"] = false;
+  if (!confine.paths_rw.empty()) j["paths_rw"] = confine.paths_rw;
+}
 
 Result<sched::JobSpec> spec_from_json(const Json& j) {
   if (!j.is_object()) return bad("the job must be a JSON object");
@@ -370,7 +454,7 @@ Result<sched::JobSpec> spec_from_json(const Json& j) {
         if (!notify) return notify.error();
         spec.notify.push_back(std::move(notify).value());
       }
-    } else {
+    } else if (!confinement_from_json(key, value, spec.user, spec.confine, problem)) {
       return bad(fmt::format("unknown field \"{}\"", key));
     }
     if (problem) return *problem;
@@ -422,6 +506,7 @@ Json spec_to_json(const sched::JobSpec& spec) {
   if (!spec.notify.empty()) j["notify"] = notify_to_json(spec.notify);
   if (!spec.constraints.empty()) j["constraints"] = spec.constraints;
   if (!spec.node.empty()) j["node"] = spec.node;
+  confinement_to_json(spec.user, spec.confine, j);
   return j;
 }
 
@@ -471,6 +556,7 @@ Json job_to_json(const sched::Job& job, const sched::Run* last_run, const time::
   j["starting_deadline"] = duration_or_null(job.spec.starting_deadline);
   j["keep_runs"] = job.spec.keep_runs;
   j["notify"] = notify_to_json(job.spec.notify);
+  confinement_to_json(job.spec.user, job.spec.confine, j);
   j["source"] = job.source.empty() ? Json(nullptr) : Json(job.source);
   j["created_at"] = time::format_rfc3339(job.created_at, zone);
   j["next_fire"] = instant(job.next_fire, zone);

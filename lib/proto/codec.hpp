@@ -20,6 +20,15 @@ using Json = nlohmann::ordered_json;
 Result<sched::JobSpec> spec_from_json(const Json& j);
 Json spec_to_json(const sched::JobSpec& spec);
 
+// The run-as user and the confinement fields: "user", "limits" {nofile,
+// nproc, memory, cpu}, "sandbox", "network", "paths_rw". Shared by the job
+// spec and a run's assignment to a worker. confinement_from_json reads `key`
+// if it is one of them (false: it is not); confinement_to_json writes only
+// what differs from the defaults.
+bool confinement_from_json(const std::string& key, const Json& value, std::string& user,
+                           sched::Confinement& confine, std::optional<Error>& problem);
+void confinement_to_json(const std::string& user, const sched::Confinement& confine, Json& j);
+
 // The schedule in one string: the cron expression, "every 90s", "at <time>" or "now".
 std::string schedule_text(const sched::JobSpec& spec, const time::Zone& zone);
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cron/schedule.hpp"
+#include "sched/confinement.hpp"
 #include "sched/dag.hpp"
 #include "sched/states.hpp"
 #include "time/instant.hpp"
@@ -100,7 +101,9 @@ struct JobSpec {
   std::vector<std::string> argv;
   std::string shell;
   std::vector<std::pair<std::string, std::string>> env;
-  std::string cwd;  // empty: jobd's working directory
+  std::string cwd;      // empty: jobd's working directory (the user's home with `user`)
+  std::string user;     // the Unix user its runs run as; empty: jobd's own
+  Confinement confine;  // limits and sandbox (sched/confinement.hpp)
 
   // Failure policy: a failed attempt n (counting from 1) is retried, up to
   // `retries` times, after min(max_backoff, backoff * 2^(n-1)), lengthened

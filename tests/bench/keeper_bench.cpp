@@ -145,7 +145,7 @@ int main(int argc, char** argv) {
   }
   if (parallels.empty()) parallels = {1, 8};
 
-  jobd::SpawnRequest request{0, {"/bin/true"}, {}, "", {"/dev/null", "/dev/null"}};
+  jobd::SpawnRequest request{0, {"/bin/true"}, {}, "", {"/dev/null", "/dev/null"}, {}, {}};
   for (char** e = environ; *e; ++e) request.env.emplace_back(*e);
 
   if (!json)

@@ -446,6 +446,25 @@ def test_drain(ctx):
     ctx.check({r['worker'] for r in coord.runs()} == {'w2'}, f'none on the drained worker: {coord.runs()}')
 
 
+def test_user_and_limits_travel_to_the_worker(ctx):
+    # The worker resolves the user and applies the limits: the assignment carries them.
+    user = f'jobdt_wuser_{os.getpid()}'
+    subprocess.run(['useradd', '-m', '-s', '/bin/sh', user], check=True)
+    ctx.on_cleanup(lambda: subprocess.run(['userdel', '-f', '-r', user], stderr=subprocess.DEVNULL))
+    coord, _, (w1,) = cluster(ctx, workers=(('w1', 2, ()),))
+    coord.submit('--name', 'confined', '--retries', '0', '--user', user, '--limit', 'nofile=64', '--shell',
+                 'echo $(id -un) $(ulimit -n) $HOME $(pwd)')
+    run = wait_until(lambda: (lambda r: r if r['state'] in ('succeeded', 'failed') else None)(coord.runs('confined')[0]),
+                     15, 'the confined run to end')
+    out = coord.ok('logs', run['id']).out
+    ctx.check(run['state'] == 'succeeded' and out == f'{user} 64 /home/{user} /home/{user}\n',
+              f'the worker should run it as {user} with nofile 64 in its home: {run}\n{out!r}')
+    coord.submit('--name', 'nobody-here', '--retries', '0', '--user', user + 'x', '--', 'true')
+    run = wait_until(lambda: (lambda r: r if r['state'] == 'failed' else None)(coord.runs('nobody-here')[0]), 15,
+                     'the run as an unknown user to fail')
+    ctx.check(f'no such user: {user}x' in (run['reason'] or ''), f'the worker\'s start error comes back: {run}')
+
+
 if __name__ == '__main__':
     h.main('a coordinator and its workers', [
         test_runs_spread_by_load_and_tags,
@@ -460,4 +479,5 @@ if __name__ == '__main__':
         test_wrong_token_is_refused,
         test_a_second_worker_with_a_taken_name_is_refused_until_the_first_is_gone,
         test_drain,
+        test_user_and_limits_travel_to_the_worker,
     ])
