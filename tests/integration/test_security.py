@@ -81,6 +81,25 @@ def test_users_own_their_jobs_like_crontabs(ctx):
     ctx.check(r.rc == 0 and r.json() == [], f'{alice} sees no run of others: {r.describe()}')
 
 
+def test_jobs_run_as_their_owner(ctx):
+    alice, bob = make_user(ctx, 'e'), make_user(ctx, 'f')
+    j = shared_jobd(ctx)
+    a = pwd.getpwnam(alice)
+    r = as_user(ctx, j, alice, 'submit', '--name', 'who', '--wait', '--', 'sh', '-c', 'id -u; echo $HOME; pwd')
+    ctx.check(r.rc == 0, f'{alice}\'s job runs: {r.describe()}')
+    out = as_user(ctx, j, alice, 'logs', 'who').out.split('\n')
+    ctx.check(out[:3] == [str(a.pw_uid), a.pw_dir, a.pw_dir],
+              f'it runs as {alice}, in her home (id -u, $HOME, pwd): {out}')
+    r = as_user(ctx, j, alice, 'submit', '--user', bob, '--', 'true')
+    ctx.check(r.rc == 5 and 'only an admin may choose the user' in r.err, f'{alice} cannot run as {bob}: {r.describe()}')
+    r = as_user(ctx, j, alice, 'submit', '--user', 'root', '--', 'true')
+    ctx.check(r.rc == 5, f'nor as root: {r.describe()}')
+    r = j.ctl('submit', '--name', 'for-bob', '--user', bob, '--wait', '--', 'id', '-un')
+    ctx.check(r.rc == 0 and j.ok('logs', 'for-bob').out.strip() == bob, f'an admin may: {r.describe()}')
+    shown = j.json('show', f'{alice}/who')
+    ctx.check(shown.get('user') == alice, f'show names the user: {shown}')
+
+
 def test_tokens_and_roles(ctx):
     j = shared_jobd(ctx, config='listen = "127.0.0.1:0"\n')
     address = j.status()['listen']
@@ -182,6 +201,7 @@ def test_limits_turn_abusers_away(ctx):
 if __name__ == '__main__':
     h.main('security', [
         test_users_own_their_jobs_like_crontabs,
+        test_jobs_run_as_their_owner,
         test_tokens_and_roles,
         test_every_mutation_is_audited,
         test_limits_turn_abusers_away,
