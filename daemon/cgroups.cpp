@@ -1,6 +1,8 @@
 #include "cgroups.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -153,6 +155,35 @@ job::Result<std::vector<std::string>> create_run_cgroup(int64_t run, const job::
   std::lock_guard lock(mu);
   created[run] = std::move(dirs);
   return procs;
+}
+
+void remove_stale_cgroups() {
+  std::vector<std::string> roots;
+  switch (cgroup_mode()) {
+    case CgroupMode::none:
+      return;
+    case CgroupMode::v1:
+      roots = {kV1Memory, kV1Pids};
+      break;
+    case CgroupMode::v2:
+      roots = {v2_root};
+      break;
+  }
+  for (const std::string& root : roots) {
+    const std::string parent = root + "/jobd";
+    DIR* dir = opendir(parent.c_str());
+    if (!dir) continue;
+    while (const dirent* e = readdir(dir)) {
+      // rN-PID, of a jobd that is gone: its runs, if any still live, keep it busy.
+      const std::string name = e->d_name;
+      const auto dash = name.rfind('-');
+      if (name.size() < 2 || name[0] != 'r' || dash == std::string::npos) continue;
+      const pid_t owner = static_cast<pid_t>(std::strtol(name.c_str() + dash + 1, nullptr, 10));
+      if (owner <= 0 || owner == getpid() || kill(owner, 0) == 0 || errno != ESRCH) continue;
+      rmdir((parent + "/" + name).c_str());
+    }
+    closedir(dir);
+  }
 }
 
 void remove_run_cgroup(int64_t run) {

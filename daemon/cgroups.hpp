@@ -31,4 +31,8 @@ job::Result<std::vector<std::string>> create_run_cgroup(int64_t run, const job::
 // run lives on) is retried at the next call.
 void remove_run_cgroup(int64_t run);
 
+// At start: removes the cgroups left by jobds that are gone (killed before
+// they could remove them); those of runs still alive are busy and stay.
+void remove_stale_cgroups();
+
 }  // namespace jobd

@@ -257,6 +257,7 @@ std::optional<Error> Server::start() {
   listening_ = true;
 
   spawner_ = std::make_unique<Spawner>(loop_, [this](SpawnResult r) { on_spawned(std::move(r)); });
+  remove_stale_cgroups();
   log(Level::info, "jobd: cgroups: {} (per-run memory and nproc limits{})", name(cgroup_mode()),
       cgroup_mode() == CgroupMode::none ? " as rlimits only" : "");
   // Unreferenced: it keeps nobody's loop alive, a stopping one least of all.

@@ -152,7 +152,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
 }
 
 Store::~Store() {
-  for (sqlite3_stmt* statement : {put_job_, put_run_, begin_, commit_, rollback_, del_run_, del_job_})
+  for (sqlite3_stmt* statement : {put_job_, put_run_, begin_, commit_, rollback_, del_run_, del_job_, put_audit_})
     sqlite3_finalize(statement);
   sqlite3_close(db_);
 }

@@ -108,6 +108,7 @@ class Store {
   sqlite3_stmt* rollback_ = nullptr;
   sqlite3_stmt* del_run_ = nullptr;
   sqlite3_stmt* del_job_ = nullptr;
+  sqlite3_stmt* put_audit_ = nullptr;  // prepared at its first use
   Durability durability_ = Durability::durable;
   int version_ = 0;
   std::vector<AuditEntry> audit_;  // not yet saved
