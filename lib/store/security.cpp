@@ -31,9 +31,9 @@ std::optional<Error> Store::write_audit(const std::vector<AuditEntry>& entries) 
     sqlite3_bind_int64(put_audit_, 1, micros(a.at));
     int i = 2;
     for (const std::string* text : {&a.who, &a.role, &a.peer, &a.op, &a.target})
-      sqlite3_bind_text(put_audit_, i++, text->c_str(), -1, SQLITE_STATIC);  // alive until step()
+      sqlite3_bind_text(put_audit_, i++, text->c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(put_audit_, 7, a.ok ? 1 : 0);
-    sqlite3_bind_text(put_audit_, 8, a.result.c_str(), -1, SQLITE_STATIC);
+    sqlite3_bind_text(put_audit_, 8, a.result.c_str(), -1, SQLITE_TRANSIENT);
     if (auto e = step(put_audit_, "audit")) return e;
   }
   audit_since_prune_ += static_cast<int64_t>(entries.size());
