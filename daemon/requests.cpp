@@ -79,9 +79,10 @@ void Server::on_line(Session& s, const std::string& line) {
     send(s.id, error_body(id, {Errc::bad_request, op.empty() ? std::string("the request has no \"op\"")
                                                              : fmt::format("unknown op \"{}\"", op)}));
   } catch (const proto::Json::exception& e) {
-    // A field of the wrong type ("op": 5, "limit": "ten").
-    close_audit();
+    // A field of the wrong type ("op": 5, "limit": "ten"): the audit, if
+    // one is open, records this answer.
     send(s.id, error_body(id, {Errc::bad_request, fmt::format("malformed request: {}", e.what())}));
+    close_audit();
   }
 }
 

@@ -161,6 +161,13 @@ def test_every_mutation_is_audited(ctx):
     failed = entries[2]
     ctx.check(failed['result'].startswith('invalid_cron') and failed['from'] == f'uid {pwd.getpwnam(alice).pw_uid}',
               f'a failure is recorded with its reason and where from: {failed}')
+    c = RawClient(j.socket)
+    c.request({'id': 1, 'op': 'cancel', 'job': 5})  # a field of the wrong type
+    ctx.check(c.read_json().get('error', {}).get('code') == 'bad_request', 'a wrongly typed field: bad_request')
+    last = j.json('audit')[-1]
+    ctx.check(last['op'] == 'cancel' and last['ok'] is False and last['result'].startswith('bad_request'),
+              f'and it is audited as refused: {last}')
+    expected.append(('root', 'cancel', '', False))
     r = j.ctl('audit', '--since', '2099-01-01T00:00:00Z', '--json')
     ctx.check(r.rc == 0 and r.json() == [], f'--since: {r.describe()}')
     # It is durable: it survives kill -9.
