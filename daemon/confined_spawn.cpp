@@ -92,6 +92,8 @@ int child(void* arg) {
   fail(d, "exec");
 }
 
+}  // namespace
+
 std::vector<char*> pointers(std::vector<std::string>& strings) {
   std::vector<char*> p;
   p.reserve(strings.size() + 1);
@@ -99,8 +101,6 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
   p.push_back(nullptr);
   return p;
 }
-
-}  // namespace
 
 ConfinedResult confined_spawn(const ConfinedSpawn& s) {
   std::vector<std::string> argv = s.argv, env = s.env;

@@ -43,6 +43,10 @@ struct ConfinedResult {
 // A failure before or at exec is returned, the child reaped.
 ConfinedResult confined_spawn(const ConfinedSpawn& spawn);
 
+// The NULL-terminated array of `strings`' characters that exec and
+// posix_spawn take as argv or envp (valid while `strings` is untouched).
+std::vector<char*> pointers(std::vector<std::string>& strings);
+
 // What execvp would run for `name` with the PATH of `env` (jobd's, if env
 // has none): `name` itself if it holds a '/'. Empty, with errno ENOENT or
 // EACCES, if nothing fits.

@@ -84,14 +84,6 @@ std::vector<std::string> environment(const job::sched::Job& job, const job::sche
   return env;
 }
 
-std::vector<char*> pointers(std::vector<std::string>& strings) {
-  std::vector<char*> p;
-  p.reserve(strings.size() + 1);
-  for (auto& s : strings) p.push_back(s.data());
-  p.push_back(nullptr);
-  return p;
-}
-
 }  // namespace
 
 SpawnRequest spawn_request(const job::sched::Job& job, const job::sched::TaskSpec* task,
